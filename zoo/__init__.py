@@ -1,0 +1,6 @@
+"""zoo: a PyTorch Lightning model zoo of variational auto-encoders and generative adversarial networks."""
+
+from zoo.modules.vae import VAEModule
+
+__all__ = ["VAEModule"]
+__version__ = "0.1.0"

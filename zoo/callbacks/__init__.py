@@ -1,0 +1,3 @@
+from zoo.callbacks.images import ImageGrids
+
+__all__ = ["ImageGrids"]

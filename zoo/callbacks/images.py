@@ -1,0 +1,76 @@
+"""Sample grids, reconstructions and interpolations, saved as PNG and sent to image-capable loggers."""
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torchvision.utils import make_grid, save_image
+
+
+class ImageGrids(L.Callback):
+    """At the end of each validation epoch (every `every_n_epochs`), write into `<run dir>/images/`:
+
+    - `samples_epoch=NNN.png`: decoded from the module's fixed noise buffer (comparable across epochs);
+    - `reconstructions_epoch=NNN.png`: rows of originals above their reconstructions (if the module can);
+    - `interpolations_epoch=NNN.png`: latent interpolations between pairs of validation images.
+
+    The same grids go to every logger with a `log_image` method (W&B) or a TensorBoard writer.
+    """
+
+    def __init__(self, num_samples: int = 64, num_reconstructions: int = 8, interpolation_steps: int = 10,
+                 every_n_epochs: int = 1):
+        super().__init__()
+        self.num_samples, self.num_reconstructions = num_samples, num_reconstructions
+        self.interpolation_steps, self.every_n_epochs = interpolation_steps, every_n_epochs
+        self.batch = None
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if batch_idx == 0:
+            self.batch = (batch[0][: self.num_reconstructions], batch[1][: self.num_reconstructions])
+
+    @rank_zero_only
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.current_epoch % self.every_n_epochs:
+            return
+        for name, images, nrow in self.grids(pl_module):
+            grid = make_grid(images.float().clamp(0, 1).cpu(), nrow=nrow, padding=2, pad_value=1.0)
+            self.save(trainer, name, grid)
+
+    @torch.no_grad()
+    def grids(self, module):
+        was_training = module.training
+        module.eval()
+        try:
+            num_classes = module.hparams.get("num_classes", 0)
+            noise = module.fixed_noise[: self.num_samples]
+            labels = self.cycle_labels(len(noise), num_classes, noise.device)
+            yield "samples", module.sample(len(noise), labels=labels, z=noise), 8
+            if self.batch is None or not hasattr(module, "reconstruct"):
+                return
+            x, y = self.batch
+            y = y if num_classes else None
+            yield "reconstructions", torch.cat([x, module.reconstruct(x, y)]), len(x)
+            rows = [module.interpolate(x[i], x[i + 1], self.interpolation_steps,
+                                       None if y is None else y[i: i + 1])
+                    for i in range(0, len(x) - 1, 2)]
+            yield "interpolations", torch.cat(rows), self.interpolation_steps
+        finally:
+            module.train(was_training)
+
+    @staticmethod
+    def cycle_labels(n: int, num_classes: int, device) -> torch.Tensor | None:
+        return torch.arange(n, device=device) % num_classes if num_classes else None
+
+    @staticmethod
+    def save(trainer: L.Trainer, name: str, grid: torch.Tensor) -> None:
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        save_image(grid, folder / f"{name}_epoch={trainer.current_epoch:03d}.png")
+        caption = f"{name}, epoch {trainer.current_epoch}, step {trainer.global_step}"
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_image"):
+                logger.log_image(key=f"images/{name}", images=[grid], step=trainer.global_step, caption=[caption])
+            elif isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image(f"images/{name}", grid, global_step=trainer.global_step)
