@@ -18,9 +18,10 @@ class ZooCLI(LightningCLI):
         parser.link_arguments("data.dims", "model.init_args.image_shape", apply_on="instantiate")
 
 
-def main(args=None) -> None:
+def main(args: list[str] | None = None) -> LightningCLI:
+    """Run the CLI on `args` (default: the command line); returns it, with its trainer, for scripts."""
     defaults = [str(TRAINER_DEFAULTS)] if TRAINER_DEFAULTS.is_file() else []
-    ZooCLI(
+    return ZooCLI(
         model_class=None,
         datamodule_class=None,
         subclass_mode_model=True,
@@ -31,5 +32,10 @@ def main(args=None) -> None:
     )
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """Entry point of the `lightning` console script (its return value would become the exit code)."""
     main()
+
+
+if __name__ == "__main__":
+    console()

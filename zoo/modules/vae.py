@@ -7,7 +7,8 @@ linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, clas
 """
 
 import math
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import lightning as L
 import torch
@@ -19,12 +20,14 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 
 from zoo.distributions import BernoulliLikelihood, diagonal_gaussian, gaussian_prior
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.modules.factories import build, keep_factories_as_configs
 from zoo.nets import MLPDecoder, MLPEncoder
 
 # Networks are given as classes (or partials) and built here for the data's shape:
 # encoder(image_shape, out_features, num_classes) and decoder(image_shape, latent_dim, num_classes).
 NetFactory = Callable[[tuple, int, int], nn.Module]
 LikelihoodFactory = Callable[[tuple], nn.Module]
+FACTORIES = ("encoder", "decoder", "likelihood", "optimizer", "lr_scheduler")
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active if Cov_x(E_q[z_j]) > 0.01
 
 
@@ -52,9 +55,10 @@ class VAEModule(L.LightningModule):
         check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
                               objective, num_samples, test_num_samples)
         self.save_hyperparameters()
-        self.encoder = encoder(image_shape, 2 * latent_dim, num_classes)
-        self.decoder = decoder(image_shape, latent_dim, num_classes)
-        self.likelihood = likelihood(image_shape)
+        keep_factories_as_configs(self.hparams, FACTORIES)
+        self.encoder = build(encoder, image_shape, 2 * latent_dim, num_classes)
+        self.decoder = build(decoder, image_shape, latent_dim, num_classes)
+        self.likelihood = build(likelihood, image_shape)
         self.optimizer_factory, self.lr_scheduler_factory = optimizer, lr_scheduler
         fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * prior_scale
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
@@ -198,10 +202,10 @@ class VAEModule(L.LightningModule):
         return self.reconstruct(x, labels)
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
+        optimizer = build(self.optimizer_factory, self.parameters())
         if self.lr_scheduler_factory is None:
             return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": self.lr_scheduler_factory(optimizer)}
+        return {"optimizer": optimizer, "lr_scheduler": build(self.lr_scheduler_factory, optimizer)}
 
 
 def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,

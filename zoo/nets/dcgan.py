@@ -80,7 +80,7 @@ class ConvDecoder(nn.Module):
             norm_layer(norm, channels),
             nn.ReLU(),
         ]  # (B, channels, first_size, first_size)
-        for i in range(stages - 1):
+        for _ in range(stages - 1):
             layers += [
                 nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=norm == "none"),
                 norm_layer(norm, channels // 2),

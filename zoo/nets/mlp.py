@@ -8,13 +8,13 @@ from torch import nn
 from zoo.nets.conditioning import append_one_hot
 
 
-def mlp(sizes: list[int], activation: type[nn.Module]) -> nn.Sequential:
-    """Linear layers with `activation` between them, none after the last."""
+def mlp(sizes: list[int], activation: str) -> nn.Sequential:
+    """Linear layers with `torch.nn.<activation>` between them, none after the last."""
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
-            layers.append(activation())
+            layers.append(getattr(nn, activation)())
     return nn.Sequential(*layers)
 
 
@@ -27,7 +27,7 @@ class MLPEncoder(nn.Module):
         out_features: int,
         num_classes: int = 0,
         hidden: list[int] = [512, 512],  # noqa: B006 (read only)
-        activation: type[nn.Module] = nn.ReLU,
+        activation: str = "ReLU",  # a torch.nn class name
     ):
         super().__init__()
         self.image_shape, self.num_classes = tuple(image_shape), num_classes
@@ -46,7 +46,7 @@ class MLPDecoder(nn.Module):
         latent_dim: int,
         num_classes: int = 0,
         hidden: list[int] = [512, 512],  # noqa: B006 (read only)
-        activation: type[nn.Module] = nn.ReLU,
+        activation: str = "ReLU",  # a torch.nn class name
     ):
         super().__init__()
         self.image_shape, self.num_classes = tuple(image_shape), num_classes

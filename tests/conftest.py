@@ -1,0 +1,60 @@
+"""Small data made on the spot: tests never need the real data sets or the network."""
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An IDX file as in LeCun's MNIST distribution: magic (0, 0, 0x08 = uint8, ndim), big-endian sizes."""
+    with open(path, "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, 8, array.ndim))
+        f.write(struct.pack(f">{array.ndim}I", *array.shape))
+        f.write(array.astype(np.uint8).tobytes())
+
+
+def make_mnist_like(root: Path, name: str = "MNIST", n_train: int = 256, n_test: int = 64) -> Path:
+    """Random 28x28 'digits' (a bright blob whose position depends on the label) in torchvision's layout."""
+    raw = root / name / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, n)
+        images = rng.integers(0, 40, (n, 28, 28))
+        for i, label in enumerate(labels):
+            row, col = 4 + 2 * (label // 5) * 5, 4 + 4 * (label % 5)
+            images[i, row: row + 8, col: col + 6] = 250
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+def make_image_folder(root: Path, size: int, channels: int = 3, per_class: int = 12) -> Path:
+    rng = np.random.default_rng(0)
+    for label in range(2):
+        folder = root / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (size, size, channels), dtype=np.uint8)
+            Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels).save(folder / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    make_mnist_like(root, "MNIST")
+    make_mnist_like(root, "FashionMNIST")
+    return root
+
+
+@pytest.fixture(scope="session")
+def folder_root(tmp_path_factory):
+    """Image folders of 32x32 and 64x64 RGB images, standing in for CIFAR-10 and CelebA."""
+    base = tmp_path_factory.mktemp("folders")
+    return {size: make_image_folder(base / str(size), size) for size in (32, 64)}

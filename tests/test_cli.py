@@ -1,0 +1,106 @@
+"""The `lightning` command: every recipe fits, checkpoints reload, images are written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.loggers import CSVLogger
+
+from tests.conftest import REPO
+from zoo import VAEModule
+from zoo.callbacks import ImageGrids
+from zoo.cli import main
+from zoo.data import Digits
+
+RECIPES = sorted((REPO / "configs").glob("*/*.yaml"))
+
+
+def data_overrides(recipe: Path, mnist_root, folder_root) -> list[str]:
+    """Point the recipe at data made in the test: MNIST-like IDX files, or image folders of the same size."""
+    text = recipe.read_text()
+    if "zoo.data.MNIST" in text or "zoo.data.FashionMNIST" in text:
+        return ["--data.root", str(mnist_root), "--data.download", "false", "--data.val_size", "56"]
+    if "zoo.data.CIFAR10" in text:
+        return ["--data", "zoo.data.ImageFolder", "--data.root", str(folder_root[32]), "--data.image_size", "32",
+                "--data.val_size", "4", "--data.test_size", "4", "--data.num_workers", "0"]
+    if "zoo.data.CelebA" in text:
+        return ["--data", "zoo.data.ImageFolder", "--data.root", str(folder_root[64]), "--data.image_size", "64",
+                "--data.val_size", "4", "--data.test_size", "4", "--data.num_workers", "0"]
+    return []
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda path: f"{path.parent.name}/{path.stem}")
+def test_every_recipe_fits_with_fast_dev_run(recipe, mnist_root, folder_root, tmp_path):
+    cli = main(["fit", "--config", str(recipe), "--trainer.fast_dev_run=true",
+                "--trainer.default_root_dir", str(tmp_path), *data_overrides(recipe, mnist_root, folder_root)])
+    assert cli.trainer.state.finished
+    assert all(torch.isfinite(value) for value in cli.trainer.callback_metrics.values())
+
+
+def test_console_script_runs_the_readme_main_job(tmp_path):
+    result = subprocess.run(["lightning", "fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"),
+                             "--trainer.fast_dev_run=true", "--trainer.default_root_dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_python_dash_m_zoo_offers_the_four_subcommands():
+    result = subprocess.run([sys.executable, "-m", "zoo", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    for command in ("fit", "validate", "test", "predict"):
+        assert command in result.stdout
+
+
+def test_mistyped_config_key_is_an_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--model.init_args.latent_dimm", "3"])
+    assert "latent_dimm" in capsys.readouterr().err
+
+
+def test_a_network_too_small_for_the_data_fails_before_training(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"ConvEncoder takes square 28x28, 32x32 or 64x64 images; the data has shape"):
+        main(["fit", "--config", str(REPO / "configs/vae/conv_mnist_gaussian.yaml"), "--data", "zoo.data.Digits",
+              "--data.image_size", "16", "--trainer.fast_dev_run=true", "--trainer.default_root_dir", str(tmp_path)])
+
+
+def test_cli_checkpoint_reloads_to_identical_outputs_and_tests(tmp_path):
+    common = ["--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--trainer.default_root_dir", str(tmp_path)]
+    fit = main(["fit", *common, "--trainer.max_steps", "5", "--trainer.limit_val_batches", "1",
+                "--trainer.logger", "false"])
+    checkpoint = fit.trainer.checkpoint_callback.last_model_path
+    loaded = VAEModule.load_from_checkpoint(checkpoint, weights_only=True)
+    trained = fit.model.eval()
+    x = torch.rand(4, 1, 28, 28).round()
+    torch.testing.assert_close(loaded.eval().reconstruct(x), trained.reconstruct(x), rtol=0, atol=0)
+    test = main(["test", *common, "--ckpt_path", checkpoint, "--model.test_num_samples", "20",
+                 "--trainer.limit_test_batches", "1", "--trainer.logger", "false"])
+    metrics = test.trainer.callback_metrics
+    for name in ("test/elbo", "test/nll", "test/bits_per_dim", "test/mse", "test/psnr", "test/ssim"):
+        assert torch.isfinite(metrics[name]), name
+    assert metrics["test/nll"] <= -metrics["test/elbo"] + 5  # IS-NLL is at most -ELBO, up to noise
+
+
+class ImageRecordingLogger(CSVLogger):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.images = []
+
+    def log_image(self, key, images, step=None, **kwargs):
+        self.images.append((key, images[0].shape, kwargs.get("caption")))
+
+
+def test_image_grids_are_saved_and_logged(tmp_path):
+    logger = ImageRecordingLogger(tmp_path)
+    trainer = L.Trainer(max_epochs=2, limit_train_batches=2, limit_val_batches=1, logger=logger,
+                        callbacks=[ImageGrids(num_samples=16)], enable_checkpointing=False,
+                        enable_progress_bar=False, default_root_dir=tmp_path)
+    trainer.fit(VAEModule(latent_dim=4), Digits(batch_size=16))
+    images = sorted(path.name for path in Path(trainer.log_dir, "images").glob("*.png"))
+    assert images == [f"{kind}_epoch={epoch:03d}.png" for kind in ("interpolations", "reconstructions", "samples")
+                      for epoch in (0, 1)]
+    keys = [key for key, _, _ in logger.images]
+    assert keys.count("images/samples") == 2 and "images/reconstructions" in keys
+    assert "epoch 1" in logger.images[-1][2][0]

@@ -1,0 +1,149 @@
+"""VAEModule: bounds, estimators, gradients, options, errors and checkpoints."""
+
+import math
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+
+from zoo import VAEModule
+from zoo.metrics.likelihood import importance_sampled_log_likelihood
+from zoo.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+
+
+def small_vae(**kwargs) -> VAEModule:
+    torch.manual_seed(0)
+    defaults = dict(encoder=partial(MLPEncoder, hidden=[32]), decoder=partial(MLPDecoder, hidden=[32]),
+                    image_shape=(1, 8, 8), latent_dim=4)
+    return VAEModule(**{**defaults, **kwargs})
+
+
+def binary_images(n=16, shape=(1, 8, 8), seed=0):
+    return torch.bernoulli(torch.full((n, *shape), 0.3), generator=torch.Generator().manual_seed(seed))
+
+
+def test_encode_and_decode_return_distributions():
+    vae, x = small_vae(), binary_images()
+    q = vae.encode(x)
+    assert q.batch_shape == (16,) and q.event_shape == (4,)
+    z = q.rsample((3,))
+    p = vae.decode(z)
+    assert p.batch_shape == (3, 16) and p.event_shape == (1, 8, 8)
+    assert p.log_prob(x).shape == (3, 16)
+    assert vae.sample(5).shape == (5, 1, 8, 8)
+    assert vae.reconstruct(x).shape == x.shape
+    assert vae.interpolate(x[0], x[1], steps=7).shape == (7, 1, 8, 8)
+
+
+def test_iwae_bound_is_at_least_the_elbo():
+    vae, x = small_vae(), binary_images(64)
+    _, logs, _, _ = vae.step((x, None))
+    torch.manual_seed(0)
+    log_w = vae.log_importance_weights(x, None, vae.encode(x), 50)  # (k, B)
+    iwae = torch.logsumexp(log_w, 0) - math.log(50)
+    assert torch.all(iwae >= log_w.mean(0))  # Jensen, sample by sample
+    assert iwae.mean() > logs["elbo"]  # and above the closed-form-KL ELBO on average
+
+
+def test_importance_sampled_nll_tightens_as_k_grows():
+    vae, x = small_vae(), binary_images(64)
+    torch.manual_seed(0)
+    estimates = [importance_sampled_log_likelihood(vae, x, None, k).mean().item() for k in (1, 10, 100, 1000)]
+    assert estimates == sorted(estimates), estimates
+    assert estimates[-1] - estimates[0] > 0.1
+
+
+def test_nll_chunks_bound_memory_without_changing_the_estimate(monkeypatch):
+    vae, x = small_vae(), binary_images(8)
+    torch.manual_seed(0)
+    whole = importance_sampled_log_likelihood(vae, x, None, 2000)
+    monkeypatch.setattr("zoo.metrics.likelihood.CHUNK_ELEMENTS", 64 * 8 * 8)  # 8 samples per chunk
+    torch.manual_seed(0)  # the same noise, drawn 8 samples at a time
+    chunked = importance_sampled_log_likelihood(vae, x, None, 2000)
+    torch.testing.assert_close(whole, chunked, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("options", [{}, {"objective": "iwae", "num_samples": 5}, {"free_bits": 0.5}])
+def test_gradients_reach_the_encoder(options):
+    vae = small_vae(**options)
+    loss, _, _, _ = vae.step((binary_images(), None))
+    loss.backward()
+    for name, parameter in vae.encoder.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_beta_warms_up_linearly():
+    vae = small_vae(beta=4.0, kl_warmup_steps=10)
+    trainer = L.Trainer(logger=False, enable_checkpointing=False)
+    vae.trainer = trainer
+    assert vae.beta_now() == pytest.approx(0.4)  # step 0 of 10
+    trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress.total.completed = 4
+    trainer.fit_loop.epoch_loop.automatic_optimization.optim_progress.optimizer.step.total.completed = 4
+    assert vae.beta_now() == pytest.approx(2.0)
+    trainer.fit_loop.epoch_loop.automatic_optimization.optim_progress.optimizer.step.total.completed = 50
+    assert vae.beta_now() == pytest.approx(4.0)
+
+
+def test_free_bits_hold_the_kl_term_at_its_floor():
+    vae, x = small_vae(free_bits=2.0), binary_images()
+    loss, logs, _, _ = vae.step((x, None))
+    # a fresh encoder's KL per dimension is far below 2 nats, so each of the 4 dimensions counts 2
+    assert loss.item() == pytest.approx(-(logs["reconstruction"].item() - 4 * 2.0), rel=1e-5)
+
+
+def test_conditional_vae_uses_labels_and_asks_for_them():
+    vae = small_vae(num_classes=3)
+    x, labels = binary_images(6), torch.tensor([0, 1, 2, 0, 1, 2])
+    loss, _, _, _ = vae.step((x, labels))
+    assert torch.isfinite(loss)
+    samples = [vae.sample(1, labels=torch.tensor([c]), z=torch.zeros(1, 4)) for c in range(3)]
+    assert not torch.allclose(samples[0], samples[1])
+    with pytest.raises(ValueError, match="class-conditional.*pass labels"):
+        vae.sample(2)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
+        vae.sample(1, labels=torch.tensor([5]))
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"beta": -1.0}, "beta must be >= 0"),
+    ({"num_samples": 0}, r"num_samples \(k\) must be >= 1"),
+    ({"test_num_samples": 0}, r"test_num_samples \(k\) must be >= 1"),
+    ({"prior_scale": 0.0}, "prior_scale must be > 0"),
+    ({"objective": "iwae", "beta": 2.0}, "IWAE bound has no KL term"),
+    ({"latent_dim": 0}, "latent_dim must be >= 1"),
+])
+def test_out_of_range_hyperparameters_are_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        small_vae(**bad)
+
+
+def test_a_network_that_cannot_take_the_shape_fails_at_set_up():
+    with pytest.raises(ValueError, match="ConvEncoder takes square 28x28, 32x32 or 64x64"):
+        VAEModule(ConvEncoder, ConvDecoder, image_shape=(3, 48, 48))
+    class WrongDecoder(MLPDecoder):
+        def forward(self, z, labels=None):
+            return super().forward(z, labels)[..., :-1]
+    with pytest.raises(ValueError, match=r"WrongDecoder maps \(2, 4\) to \(2, 1, 8, 7\)"):
+        small_vae(decoder=partial(WrongDecoder, hidden=[8]))
+
+
+@pytest.mark.parametrize("size, channels", [(28, 1), (32, 3), (64, 3)])
+def test_conv_vae_runs_at_every_supported_size(size, channels):
+    vae = VAEModule(partial(ConvEncoder, base_channels=8), partial(ConvDecoder, base_channels=8),
+                    image_shape=(channels, size, size), latent_dim=4)
+    loss, _, _, _ = vae.step((torch.rand(2, channels, size, size).round(), None))
+    assert torch.isfinite(loss)
+
+
+def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
+    vae = small_vae(num_classes=2)
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, max_epochs=0)
+    trainer.strategy.connect(vae)
+    trainer.save_checkpoint(tmp_path / "vae.ckpt")
+    loaded = VAEModule.load_from_checkpoint(tmp_path / "vae.ckpt")
+    x, labels = binary_images(4), torch.tensor([0, 1, 0, 1])
+    vae.eval(), loaded.eval()
+    torch.testing.assert_close(loaded.reconstruct(x, labels), vae.reconstruct(x, labels), rtol=0, atol=0)
+    torch.testing.assert_close(loaded.encode(x, labels).stddev, vae.encode(x, labels).stddev, rtol=0, atol=0)
+    torch.testing.assert_close(loaded.fixed_noise, vae.fixed_noise)
