@@ -6,6 +6,8 @@
 
 Likelihoods are small `nn.Module`s built from the image shape (a learned per-pixel sigma needs it);
 they turn the decoder's output into a distribution whose `log_prob` is the full log-density in nats.
+Argument validation is off: every parameter here is valid by construction (scales are exponentials),
+and validating on each step costs as much as a small network's layer.
 """
 
 from typing import Literal
@@ -21,13 +23,13 @@ def diagonal_gaussian(params: torch.Tensor) -> Independent:
     """q(z|x) from encoder outputs (B, 2L): the first L are mu, the last L are log sigma^2."""
     mu, log_var = params.chunk(2, dim=-1)
     std = (0.5 * log_var.clamp(*LOG_VAR_RANGE)).exp()
-    return Independent(Normal(mu, std), 1)
+    return Independent(Normal(mu, std, validate_args=False), 1, validate_args=False)
 
 
 def gaussian_prior(latent_dim: int, scale: float = 1.0, device=None, dtype=None) -> Independent:
     """p(z) = N(0, scale^2 I)."""
     loc = torch.zeros(latent_dim, device=device, dtype=dtype)
-    return Independent(Normal(loc, torch.full_like(loc, scale)), 1)
+    return Independent(Normal(loc, torch.full_like(loc, scale), validate_args=False), 1, validate_args=False)
 
 
 class BernoulliLikelihood(nn.Module):
@@ -38,7 +40,7 @@ class BernoulliLikelihood(nn.Module):
         self.event_dims = len(image_shape)
 
     def forward(self, logits: torch.Tensor) -> Independent:  # logits: (..., C, H, W)
-        return Independent(Bernoulli(logits=logits, validate_args=False), self.event_dims)
+        return Independent(Bernoulli(logits=logits, validate_args=False), self.event_dims, validate_args=False)
 
 
 class GaussianLikelihood(nn.Module):
@@ -73,4 +75,5 @@ class GaussianLikelihood(nn.Module):
         return self.log_sigma.exp().clamp(min=self.min_sigma)
 
     def forward(self, mean: torch.Tensor) -> Independent:  # mean: (..., C, H, W)
-        return Independent(Normal(mean, self.sigma.expand_as(mean)), self.event_dims)
+        scale = self.sigma.expand_as(mean)
+        return Independent(Normal(mean, scale, validate_args=False), self.event_dims, validate_args=False)

@@ -46,7 +46,10 @@ class ImageGrids(L.Callback):
             num_classes = module.hparams.get("num_classes", 0)
             noise = module.fixed_noise[: self.num_samples]
             labels = self.cycle_labels(len(noise), num_classes, noise.device)
-            yield "samples", module.sample(len(noise), labels=labels, z=noise), 8
+            samples = module.sample(len(noise), labels=labels, z=noise)
+            if samples.dim() != 4:  # not images (e.g. 2-D toy data): nothing to draw as a grid
+                return
+            yield "samples", samples, 8
             if self.batch is None or not hasattr(module, "reconstruct"):
                 return
             x, y = self.batch

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from zoo.nets.conditioning import append_one_hot
+from zoo.nets.spectral import apply_spectral_norm
 
 # image size -> (stride-2 stages, size of the smallest feature map)
 LAYOUTS = {28: (2, 7), 32: (3, 4), 64: (4, 4)}
@@ -39,6 +40,7 @@ class ConvEncoder(nn.Module):
         num_classes: int = 0,
         base_channels: int = 64,
         norm: Literal["batch", "none"] = "batch",
+        spectral_norm: bool = False,
     ):
         super().__init__()
         stages, last_size = check_size(image_shape, "ConvEncoder")
@@ -54,7 +56,7 @@ class ConvEncoder(nn.Module):
             ]
             channels_in = channels_out
         layers += [nn.Conv2d(channels_in, out_features, last_size), nn.Flatten()]  # (B, out_features)
-        self.net = nn.Sequential(*layers)
+        self.net = apply_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(append_one_hot(x, labels, self.num_classes))

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from zoo.nets.conditioning import append_one_hot
+from zoo.nets.spectral import apply_spectral_norm
 
 
 def mlp(sizes: list[int], activation: str) -> nn.Sequential:
@@ -28,10 +29,13 @@ class MLPEncoder(nn.Module):
         num_classes: int = 0,
         hidden: list[int] = [512, 512],  # noqa: B006 (read only)
         activation: str = "ReLU",  # a torch.nn class name
+        spectral_norm: bool = False,
     ):
         super().__init__()
         self.image_shape, self.num_classes = tuple(image_shape), num_classes
         self.net = mlp([math.prod(image_shape) + num_classes, *hidden, out_features], activation)
+        if spectral_norm:
+            apply_spectral_norm(self.net)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(append_one_hot(x.flatten(1), labels, self.num_classes))

@@ -1,0 +1,118 @@
+"""GANModule mechanics: alternating steps, counters, objectives, EMA, conditioning, checkpoints."""
+
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+
+from zoo import GANModule
+from zoo.data import ToyMixture
+from zoo.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+
+
+def toy_gan(**kwargs) -> GANModule:
+    torch.manual_seed(0)
+    defaults = {"generator": partial(MLPDecoder, hidden=[16]), "discriminator": partial(MLPEncoder, hidden=[16]),
+                "image_shape": (2,), "latent_dim": 2, "output_activation": "identity"}
+    return GANModule(**{**defaults, **kwargs})
+
+
+def fit(gan, steps: int, tmp_path=None, **trainer_kwargs) -> L.Trainer:
+    trainer = L.Trainer(max_steps=steps, limit_val_batches=0, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, enable_checkpointing=False,
+                        default_root_dir=tmp_path or "runs/tests", **trainer_kwargs)
+    trainer.fit(gan, ToyMixture("ring", num_train=4000, batch_size=100))
+    return trainer
+
+
+@pytest.mark.parametrize("objective", ["minimax", "non_saturating", "hinge", "wasserstein", "least_squares"])
+def test_every_objective_trains_both_players(objective):
+    gan = toy_gan(objective=objective, gradient_penalty=1.0 if objective == "wasserstein" else 0.0)
+    g_before = [p.clone() for p in gan.generator.parameters()]
+    d_before = [p.clone() for p in gan.discriminator.parameters()]
+    trainer = fit(gan, steps=6)
+    moved = lambda before, net: sum((a - b).abs().sum() for a, b in zip(before, net.parameters(), strict=True))  # noqa: E731
+    assert moved(g_before, gan.generator) > 0 and moved(d_before, gan.discriminator) > 0
+    assert torch.isfinite(trainer.callback_metrics["train/d_loss"])
+
+
+@pytest.mark.parametrize("n_critic", [1, 5])
+def test_generator_iterations_count_generator_steps_not_optimizer_steps(n_critic):
+    gan = toy_gan(n_critic=n_critic)
+    trainer = fit(gan, steps=40)  # Lightning's global_step counts both players' optimizer steps
+    assert int(gan.discriminator_steps) >= 40 * n_critic // (n_critic + 1)
+    assert int(gan.generator_iterations) == int(gan.discriminator_steps) // n_critic
+    assert trainer.global_step == int(gan.discriminator_steps) + int(gan.generator_iterations)
+
+
+def test_penalties_are_logged_when_on():
+    trainer = fit(toy_gan(gradient_penalty=10.0, r1_gamma=1.0, r1_every=2), steps=8)
+    assert {"train/gradient_penalty", "train/r1_penalty", "train/d_real", "train/d_fake", "train/g_loss",
+            "train/generator_iterations"} <= set(trainer.callback_metrics)
+
+
+def test_ema_generator_follows_the_generator_and_is_used_for_samples():
+    gan = toy_gan(ema_decay=0.9)
+    fit(gan, steps=20)
+    ema, live = gan.generator_ema.module, gan.generator
+    assert not torch.equal(next(ema.parameters()), next(live.parameters()))
+    z = torch.randn(4, 2)
+    torch.testing.assert_close(gan.sample(4, z=z), ema(z))
+
+
+def test_lr_scheduler_steps_once_per_generator_iteration():
+    gan = toy_gan(n_critic=2, lr_scheduler=partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5))
+    trainer = fit(gan, steps=9)
+    d_optimizer, g_optimizer = trainer.optimizers
+    expected = 1e-3 * 0.5 ** int(gan.generator_iterations)
+    assert g_optimizer.param_groups[0]["lr"] == pytest.approx(expected)
+
+
+def test_pac_packs_samples_for_the_discriminator():
+    gan = toy_gan(pac=4)
+    assert gan.discriminate(torch.randn(8, 2)).shape == (2,)
+    with pytest.raises(ValueError, match="multiple of pac=4"):
+        gan.discriminate(torch.randn(6, 2))
+    fit(gan, steps=4)
+
+
+def test_conditional_gan_draws_the_asked_class():
+    gan = GANModule(partial(ConvDecoder, base_channels=8), partial(ConvEncoder, base_channels=8, norm="none",
+                    spectral_norm=True), image_shape=(1, 28, 28), latent_dim=8, num_classes=10)
+    x, labels = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3])
+    assert gan.discriminate(x, labels).shape == (4,)
+    z = torch.zeros(2, 8)
+    assert not torch.allclose(gan.sample(2, torch.tensor([0, 0]), z), gan.sample(2, torch.tensor([5, 5]), z))
+    with pytest.raises(ValueError, match="class-conditional"):
+        gan.sample(2)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"n_critic": 0}, "n_critic must be >= 1"),
+    ({"objective": "wgan"}, "objective must be one of"),
+    ({"ema_decay": 1.5}, "ema_decay must lie in"),
+    ({"pac": 2, "num_classes": 3}, "PacGAN packing"),
+])
+def test_out_of_range_hyperparameters_are_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        toy_gan(**bad)
+
+
+def test_checkpoint_restores_optimizers_counter_and_ema(tmp_path):
+    gan = toy_gan(ema_decay=0.95, n_critic=2)
+    trainer = fit(gan, steps=12, tmp_path=tmp_path)
+    path = tmp_path / "gan.ckpt"
+    trainer.save_checkpoint(path)
+    loaded = GANModule.load_from_checkpoint(path, weights_only=True)
+    assert int(loaded.generator_iterations) == int(gan.generator_iterations) > 0
+    for a, b in zip(loaded.generator_ema.parameters(), gan.generator_ema.parameters(), strict=True):
+        assert torch.equal(a, b)
+    # resuming puts both optimizers' states back
+    resumed = toy_gan(ema_decay=0.95, n_critic=2)
+    trainer2 = L.Trainer(max_steps=14, limit_val_batches=0, logger=False, enable_progress_bar=False,
+                         enable_checkpointing=False, default_root_dir=tmp_path)
+    trainer2.fit(resumed, ToyMixture("ring", num_train=4000, batch_size=100), ckpt_path=path)
+    saved = torch.load(path, weights_only=True)["optimizer_states"]
+    assert len(saved) == 2 and all(state["state"] for state in saved)
+    assert int(resumed.generator_iterations) == int(gan.generator_iterations) + 1

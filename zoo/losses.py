@@ -1,0 +1,67 @@
+"""GAN objectives, from the discriminator's logits, and the discriminator's gradient penalties.
+
+For D(x) = sigmoid(l(x)): -log D = softplus(-l) and -log(1 - D) = softplus(l), so every log-loss below
+is exact in float32 for any logit (no BCE on a sigmoid).
+
+| objective        | discriminator minimises                  | generator minimises               |
+|------------------|------------------------------------------|-----------------------------------|
+| minimax          | -log D(x) - log(1 - D(G(z)))             | log(1 - D(G(z)))  (Goodfellow 14) |
+| non_saturating   | same                                     | -log D(G(z))                      |
+| hinge            | relu(1 - l(x)) + relu(1 + l(G(z)))       | -l(G(z))          (Miyato 18)     |
+| wasserstein      | l(G(z)) - l(x)                           | -l(G(z))          (Arjovsky 17)   |
+| least_squares    | (l(x) - 1)^2 / 2 + l(G(z))^2 / 2         | (l(G(z)) - 1)^2 / 2 (Mao 17)      |
+"""
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares"]
+OBJECTIVES = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares")
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, objective: Objective) -> torch.Tensor:
+    if objective in ("minimax", "non_saturating"):
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if objective == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    if objective == "wasserstein":
+        return fake_logits.mean() - real_logits.mean()
+    if objective == "least_squares":
+        return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+    raise ValueError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
+
+
+def generator_loss(fake_logits: torch.Tensor, objective: Objective) -> torch.Tensor:
+    if objective == "minimax":
+        return -F.softplus(fake_logits).mean()  # log(1 - D) = -softplus(l)
+    if objective == "non_saturating":
+        return F.softplus(-fake_logits).mean()  # -log D = softplus(-l)
+    if objective in ("hinge", "wasserstein"):
+        return -fake_logits.mean()
+    if objective == "least_squares":
+        return 0.5 * ((fake_logits - 1) ** 2).mean()
+    raise ValueError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
+
+
+def _input_gradients(discriminator, x: torch.Tensor, labels) -> torch.Tensor:
+    """d sum_i D(x_i) / dx, computed in float32 whatever the autocast context."""
+    device_type = x.device.type
+    with torch.autocast(device_type=device_type, enabled=False):
+        x = x.detach().float().requires_grad_(True)
+        logits = discriminator(x, labels).float()
+        (gradients,) = torch.autograd.grad(logits.sum(), x, create_graph=True)
+    return gradients.flatten(1)  # (B, D)
+
+
+def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, labels=None) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)|| - 1)^2], x_hat on lines between real and fake."""
+    t = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device, dtype=torch.float32)
+    between = t * real.float() + (1 - t) * fake.detach().float()
+    return ((_input_gradients(discriminator, between, labels).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(discriminator, real: torch.Tensor, labels=None) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E_data[||grad D(x)||^2]."""
+    return _input_gradients(discriminator, real, labels).pow(2).sum(1).mean()

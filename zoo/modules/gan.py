@@ -1,0 +1,174 @@
+"""Generative adversarial network (Goodfellow et al. 2014) with Lightning's manual optimization.
+
+The two players alternate: `n_critic` discriminator steps, then one generator step, each inside
+`toggled_optimizer` so only that player's parameters take gradients. The objective is chosen by name
+(zoo.losses); WGAN-GP and lazy R1 penalties, an EMA copy of the generator, class conditioning and
+PacGAN packing (Lin et al. 2018: the discriminator judges `pac` samples at once) are options.
+
+Lightning's `global_step` counts optimizer steps of both players, so schedules and logs use the
+generator-iteration counter instead, a buffer saved with the weights.
+"""
+
+from typing import Callable, Literal
+
+import lightning as L
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from zoo.modules.factories import build, keep_factories_as_configs
+from zoo.nets import MLPDecoder, MLPEncoder
+
+NetFactory = Callable[[tuple, int, int], nn.Module]
+FACTORIES = ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer", "lr_scheduler")
+
+
+class GANModule(L.LightningModule):
+    def __init__(
+        self,
+        generator: NetFactory = MLPDecoder,
+        discriminator: NetFactory = MLPEncoder,
+        image_shape: tuple[int, ...] = (1, 28, 28),
+        latent_dim: int = 64,
+        num_classes: int = 0,
+        objective: Objective = "non_saturating",
+        n_critic: int = 1,
+        gradient_penalty: float = 0.0,
+        r1_gamma: float = 0.0,
+        r1_every: int = 1,
+        ema_decay: float | None = None,
+        pac: int = 1,
+        output_activation: Literal["sigmoid", "identity"] = "sigmoid",
+        generator_optimizer: OptimizerCallable = torch.optim.Adam,
+        discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
+        lr_scheduler: LRSchedulerCallable | None = None,
+    ):
+        super().__init__()
+        image_shape = tuple(image_shape)
+        check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
+                              ema_decay, pac, output_activation)
+        self.save_hyperparameters()
+        keep_factories_as_configs(self.hparams, FACTORIES)
+        self.automatic_optimization = False
+        packed_shape = (pac * image_shape[0], *image_shape[1:])  # pac samples side by side on dim 1
+        self.generator = build(generator, image_shape, latent_dim, num_classes)
+        self.discriminator = build(discriminator, packed_shape, 1, num_classes)
+        self.generator_ema = None
+        if ema_decay is not None:
+            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
+                                               use_buffers=True)
+            self.generator_ema.requires_grad_(False)
+        self.factories = {"generator_optimizer": generator_optimizer, "lr_scheduler": lr_scheduler,
+                          "discriminator_optimizer": discriminator_optimizer}
+        self.register_buffer("generator_iterations", torch.tensor(0))
+        self.register_buffer("discriminator_steps", torch.tensor(0))
+        fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
+
+    # --- the players -----------------------------------------------------------------------------
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, ema: bool = False) -> torch.Tensor:
+        net = self.generator_ema.module if ema and self.generator_ema is not None else self.generator
+        out = net(z, labels)
+        return torch.sigmoid(out) if self.hparams.output_activation == "sigmoid" else out
+
+    def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B / pac,) of the discriminator on x (B, C, ...), `pac` consecutive samples at a time."""
+        pac = self.hparams.pac
+        if pac > 1:
+            if len(x) % pac:
+                raise ValueError(f"PacGAN: the batch size ({len(x)}) must be a multiple of pac={pac}")
+            x = x.reshape(len(x) // pac, pac * x.shape[1], *x.shape[2:])  # (B / pac, pac * C, ...)
+        return self.discriminator(x, labels).squeeze(-1)
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
+        """n samples of G(z), z ~ N(0, I) (or the given z), from the EMA generator when there is one."""
+        z = torch.randn(n, self.hparams.latent_dim, device=self.device) if z is None else z.to(self.device)
+        return self.generate(z, labels, ema=True)
+
+    # --- one round of the game -------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        hp = self.hparams
+        real, labels = self.unpack(batch)
+        d_optimizer, g_optimizer = self.optimizers()
+        logs = {}
+        with self.toggled_optimizer(d_optimizer):
+            z = torch.randn(len(real), hp.latent_dim, device=self.device)
+            fake = self.generate(z, labels).detach()
+            real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
+            d_loss = discriminator_loss(real_logits, fake_logits, hp.objective)
+            logs["d_loss"] = d_loss.detach()
+            if hp.gradient_penalty > 0:
+                penalty = gradient_penalty(self.discriminate, real, fake, labels)
+                d_loss = d_loss + hp.gradient_penalty * penalty
+                logs["gradient_penalty"] = penalty.detach()
+            if hp.r1_gamma > 0 and int(self.discriminator_steps) % hp.r1_every == 0:
+                penalty = r1_penalty(self.discriminate, real, labels)
+                d_loss = d_loss + hp.r1_gamma / 2 * hp.r1_every * penalty  # lazy: scaled by its period
+                logs["r1_penalty"] = penalty.detach()
+            d_optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(d_loss)
+            d_optimizer.step()
+        self.discriminator_steps += 1
+        logs["d_real"] = torch.sigmoid(real_logits.detach()).mean()
+        logs["d_fake"] = torch.sigmoid(fake_logits.detach()).mean()
+        if int(self.discriminator_steps) % hp.n_critic == 0:
+            logs["g_loss"] = self.generator_step(g_optimizer, len(real), labels)
+        logs["generator_iterations"] = self.generator_iterations.float()
+        self.log_dict({f"train/{k}": v for k, v in logs.items()}, batch_size=len(real))
+
+    def generator_step(self, g_optimizer, n: int, labels) -> torch.Tensor:
+        with self.toggled_optimizer(g_optimizer):
+            z = torch.randn(n, self.hparams.latent_dim, device=self.device)
+            g_loss = generator_loss(self.discriminate(self.generate(z, labels), labels), self.hparams.objective)
+            g_optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(g_loss)
+            g_optimizer.step()
+        self.generator_iterations += 1
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+            scheduler.step()  # manual optimization: stepped by hand, once per generator iteration
+        return g_loss.detach()
+
+    def validation_step(self, batch, batch_idx):
+        real, labels = self.unpack(batch)
+        z = torch.randn(len(real), self.hparams.latent_dim, device=self.device)
+        real_logits = self.discriminate(real, labels)
+        fake_logits = self.discriminate(self.generate(z, labels), labels)
+        self.log("val/d_loss", discriminator_loss(real_logits, fake_logits, self.hparams.objective),
+                 batch_size=len(real))
+
+    def unpack(self, batch):
+        x, labels = batch
+        return x, (labels if self.hparams.num_classes > 0 else None)
+
+    def configure_optimizers(self):
+        d_optimizer = build(self.factories["discriminator_optimizer"], self.discriminator.parameters())
+        g_optimizer = build(self.factories["generator_optimizer"], self.generator.parameters())
+        if self.factories["lr_scheduler"] is None:
+            return [d_optimizer, g_optimizer]
+        schedulers = [build(self.factories["lr_scheduler"], opt) for opt in (d_optimizer, g_optimizer)]
+        return [d_optimizer, g_optimizer], schedulers
+
+
+def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
+                          ema_decay, pac, output_activation) -> None:
+    problems = [
+        (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
+        (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
+        (objective not in OBJECTIVES, f"objective must be one of {OBJECTIVES}, got {objective!r}"),
+        (n_critic < 1, f"n_critic must be >= 1, got {n_critic}"),
+        (gradient_penalty < 0 or r1_gamma < 0, "gradient_penalty and r1_gamma must be >= 0"),
+        (r1_every < 1, f"r1_every must be >= 1, got {r1_every}"),
+        (ema_decay is not None and not 0 < ema_decay < 1, f"ema_decay must lie in (0, 1), got {ema_decay}"),
+        (pac < 1, f"pac must be >= 1, got {pac}"),
+        (pac > 1 and num_classes > 0, "PacGAN packing (pac > 1) is for unconditional GANs"),
+        (output_activation not in ("sigmoid", "identity"), f"unknown output_activation {output_activation!r}"),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise ValueError(f"GANModule: {message}")
