@@ -36,7 +36,7 @@ def test_validation_split_is_fixed_by_the_seed(mnist_root):
 def test_dynamic_binarisation_redraws_training_batches_and_fixes_validation(mnist_root):
     datamodule = MNIST(root=str(mnist_root), val_size=50, batch_size=300, binarize="dynamic")
     datamodule.setup("fit")
-    loader = torch.utils.data.DataLoader(datamodule.train_set, batch_size=300)
+    loader = datamodule.loader(datamodule.train_set, shuffle=False)
     first = batches(datamodule, loader, training=True)[0][0]
     second = batches(datamodule, loader, training=True)[0][0]
     assert set(first.unique().tolist()) == {0.0, 1.0}
@@ -48,7 +48,7 @@ def test_dynamic_binarisation_redraws_training_batches_and_fixes_validation(mnis
 def test_static_binarisation_is_the_same_every_epoch(mnist_root):
     datamodule = MNIST(root=str(mnist_root), val_size=50, batch_size=300, binarize="static")
     datamodule.setup("fit")
-    loader = torch.utils.data.DataLoader(datamodule.train_set, batch_size=300)
+    loader = datamodule.loader(datamodule.train_set, shuffle=False)
     first, second = (batches(datamodule, loader, training=True)[0][0] for _ in range(2))
     assert set(first.unique().tolist()) == {0.0, 1.0} and torch.equal(first, second)
 

@@ -17,8 +17,8 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
-from zoo.modules.factories import build, keep_factories_as_configs
 from zoo.nets import MLPDecoder, MLPEncoder
 
 NetFactory = Callable[[tuple, int, int], nn.Module]

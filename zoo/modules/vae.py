@@ -19,8 +19,8 @@ from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from zoo.distributions import BernoulliLikelihood, diagonal_gaussian, gaussian_prior
+from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
-from zoo.modules.factories import build, keep_factories_as_configs
 from zoo.nets import MLPDecoder, MLPEncoder
 
 # Networks are given as classes (or partials) and built here for the data's shape:
