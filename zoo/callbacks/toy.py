@@ -10,18 +10,18 @@ from zoo.metrics.toy import mode_statistics
 
 
 class ToyModes(L.Callback):
-    """Logs val/modes, val/high_quality and val/reverse_kl (PacGAN's protocol on `num_samples` points)
+    """Logs val/modes, val/high_quality and val/reverse_kl (PacGAN's protocol on `num_points` points)
     and saves `<run dir>/images/toy_epoch=NNN.png`: samples over the modes' 3-std circles."""
 
-    def __init__(self, num_samples: int = 2500, plot: bool = True):
+    def __init__(self, num_points: int = 2500, plot: bool = True):
         super().__init__()
-        self.num_samples, self.plot = num_samples, plot
+        self.num_points, self.plot = num_points, plot
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
         data = trainer.datamodule
-        samples = pl_module.sample(self.num_samples).cpu()
+        samples = pl_module.sample(self.num_points).cpu()
         stats = mode_statistics(samples, data.means, data.std)
         pl_module.log_dict({f"val/{k}": float(v) for k, v in stats.items()}, rank_zero_only=True)
         if self.plot:

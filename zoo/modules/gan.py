@@ -19,6 +19,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
 NetFactory = Callable[[tuple, int, int], nn.Module]
@@ -62,6 +63,7 @@ class GANModule(L.LightningModule):
             self.generator_ema.requires_grad_(False)
         self.factories = {"generator_optimizer": generator_optimizer, "lr_scheduler": lr_scheduler,
                           "discriminator_optimizer": discriminator_optimizer}
+        self.train_logs = TrainLogs()
         self.register_buffer("generator_iterations", torch.tensor(0))
         self.register_buffer("discriminator_steps", torch.tensor(0))
         fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0))
@@ -117,7 +119,10 @@ class GANModule(L.LightningModule):
         if int(self.discriminator_steps) % hp.n_critic == 0:
             logs["g_loss"] = self.generator_step(g_optimizer, len(real), labels)
         logs["generator_iterations"] = self.generator_iterations.float()
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, batch_size=len(real))
+        self.train_logs.update(self, logs, len(real))
+
+    def on_train_epoch_end(self) -> None:
+        self.train_logs.log_epoch(self)
 
     def generator_step(self, g_optimizer, n: int, labels) -> torch.Tensor:
         with self.toggled_optimizer(g_optimizer):

@@ -21,6 +21,7 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 from zoo.distributions import BernoulliLikelihood, diagonal_gaussian, gaussian_prior
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
 # Networks are given as classes (or partials) and built here for the data's shape:
@@ -63,6 +64,7 @@ class VAEModule(L.LightningModule):
         fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * prior_scale
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
         check_networks(self.encoder, self.decoder, image_shape, latent_dim, num_classes)
+        self.train_logs = TrainLogs()
         self.test_mse = MeanSquaredError()
         self.test_psnr = PeakSignalNoiseRatio(data_range=1.0)
         self.test_ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
@@ -128,7 +130,7 @@ class VAEModule(L.LightningModule):
         elbo = reconstruction - kl
         beta = self.beta_now()
         logs = {"elbo": elbo.mean(), "reconstruction": reconstruction.mean(), "kl": kl.mean(),
-                "beta": torch.tensor(beta)}
+                "beta": torch.full((), beta)}
         if hp.objective == "iwae":
             log_w = log_px + self.prior.log_prob(z) - posterior.log_prob(z)
             bound = torch.logsumexp(log_w, 0) - math.log(hp.num_samples)
@@ -156,9 +158,11 @@ class VAEModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, logs, _, _ = self.step(batch)
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, on_step=True, on_epoch=True,
-                      batch_size=len(batch[0]))
+        self.train_logs.update(self, logs, len(batch[0]))
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.train_logs.log_epoch(self)
 
     def on_validation_epoch_start(self) -> None:
         self._val_sums = None
