@@ -34,7 +34,7 @@ def test_every_objective_trains_both_players(objective):
     trainer = fit(gan, steps=6)
     moved = lambda before, net: sum((a - b).abs().sum() for a, b in zip(before, net.parameters(), strict=True))  # noqa: E731
     assert moved(g_before, gan.generator) > 0 and moved(d_before, gan.discriminator) > 0
-    assert torch.isfinite(trainer.callback_metrics["train/d_loss"])
+    assert torch.isfinite(trainer.callback_metrics["train/d_loss_epoch"])
 
 
 @pytest.mark.parametrize("n_critic", [1, 5])
@@ -48,8 +48,8 @@ def test_generator_iterations_count_generator_steps_not_optimizer_steps(n_critic
 
 def test_penalties_are_logged_when_on():
     trainer = fit(toy_gan(gradient_penalty=10.0, r1_gamma=1.0, r1_every=2), steps=8)
-    assert {"train/gradient_penalty", "train/r1_penalty", "train/d_real", "train/d_fake", "train/g_loss",
-            "train/generator_iterations"} <= set(trainer.callback_metrics)
+    names = ("gradient_penalty", "r1_penalty", "d_real", "d_fake", "g_loss", "generator_iterations")
+    assert {f"train/{name}_epoch" for name in names} <= set(trainer.callback_metrics)
 
 
 def test_ema_generator_follows_the_generator_and_is_used_for_samples():

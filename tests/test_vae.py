@@ -147,3 +147,20 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     torch.testing.assert_close(loaded.reconstruct(x, labels), vae.reconstruct(x, labels), rtol=0, atol=0)
     torch.testing.assert_close(loaded.encode(x, labels).stddev, vae.encode(x, labels).stddev, rtol=0, atol=0)
     torch.testing.assert_close(loaded.fixed_noise, vae.fixed_noise)
+
+
+def test_training_logs_reach_the_logger_on_its_cadence_and_as_epoch_means(tmp_path):
+    from lightning.pytorch.loggers import CSVLogger
+
+    from zoo.data import Digits
+
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=8, limit_val_batches=1, log_every_n_steps=4,
+                        logger=CSVLogger(tmp_path), enable_checkpointing=False, enable_progress_bar=False)
+    trainer.fit(VAEModule(latent_dim=4), Digits(batch_size=16))
+    import csv
+
+    rows = list(csv.DictReader(open(f"{trainer.log_dir}/metrics.csv")))
+    steps = [int(r["step"]) for r in rows if r.get("train/elbo")]
+    assert steps == [3, 7]  # every 4th batch, as the Trainer writes
+    epoch = [float(r["train/elbo_epoch"]) for r in rows if r.get("train/elbo_epoch")]
+    assert len(epoch) == 1 and epoch[0] < 0
