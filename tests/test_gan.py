@@ -116,3 +116,15 @@ def test_checkpoint_restores_optimizers_counter_and_ema(tmp_path):
     saved = torch.load(path, weights_only=True)["optimizer_states"]
     assert len(saved) == 2 and all(state["state"] for state in saved)
     assert int(resumed.generator_iterations) == int(gan.generator_iterations) + 1
+
+
+def test_latent_categories_feed_the_generator_a_random_category():
+    gan = toy_gan(latent_categories=4)
+    assert gan.generator.num_classes == 4 and gan.hparams.num_classes == 0
+    torch.manual_seed(0)
+    z = torch.zeros(200, 2)
+    points = gan.sample(200, z=z)  # same noise, random categories: at most 4 distinct points
+    assert 1 < len(torch.unique(points.round(decimals=5), dim=0)) <= 4
+    fit(gan, steps=4)
+    with pytest.raises(ValueError, match="latent_categories"):
+        toy_gan(latent_categories=3, num_classes=2)

@@ -3,7 +3,9 @@
 The two players alternate: `n_critic` discriminator steps, then one generator step, each inside
 `toggled_optimizer` so only that player's parameters take gradients. The objective is chosen by name
 (zoo.losses); WGAN-GP and lazy R1 penalties, an EMA copy of the generator, class conditioning and
-PacGAN packing (Lin et al. 2018: the discriminator judges `pac` samples at once) are options.
+PacGAN packing (Lin et al. 2018: the discriminator judges `pac` samples at once) and a latent code with a
+categorical part (`latent_categories`: z = (c, noise), so that the generator's input space is
+disconnected, as data with separated modes needs; Khayatkhoei et al. 2018) are options.
 
 Lightning's `global_step` counts optimizer steps of both players, so schedules and logs use the
 generator-iteration counter instead, a buffer saved with the weights.
@@ -41,6 +43,7 @@ class GANModule(L.LightningModule):
         r1_every: int = 1,
         ema_decay: float | None = None,
         pac: int = 1,
+        latent_categories: int = 0,
         output_activation: Literal["sigmoid", "identity"] = "sigmoid",
         generator_optimizer: OptimizerCallable = torch.optim.Adam,
         discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
@@ -49,12 +52,13 @@ class GANModule(L.LightningModule):
         super().__init__()
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
-                              ema_decay, pac, output_activation)
+                              ema_decay, pac, output_activation, latent_categories)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
         self.automatic_optimization = False
         packed_shape = (pac * image_shape[0], *image_shape[1:])  # pac samples side by side on dim 1
-        self.generator = build(generator, image_shape, latent_dim, num_classes)
+        # a categorical part of the latent code enters the generator as a class label would
+        self.generator = build(generator, image_shape, latent_dim, num_classes or latent_categories)
         self.discriminator = build(discriminator, packed_shape, 1, num_classes)
         self.generator_ema = None
         if ema_decay is not None:
@@ -72,6 +76,8 @@ class GANModule(L.LightningModule):
     # --- the players -----------------------------------------------------------------------------
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, ema: bool = False) -> torch.Tensor:
         net = self.generator_ema.module if ema and self.generator_ema is not None else self.generator
+        if self.hparams.latent_categories:  # z = (c, noise), c ~ Uniform{0, ..., K - 1}
+            labels = torch.randint(self.hparams.latent_categories, (len(z),), device=z.device)
         out = net(z, labels)
         return torch.sigmoid(out) if self.hparams.output_activation == "sigmoid" else out
 
@@ -161,7 +167,7 @@ class GANModule(L.LightningModule):
 
 
 def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
-                          ema_decay, pac, output_activation) -> None:
+                          ema_decay, pac, output_activation, latent_categories) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
@@ -172,6 +178,8 @@ def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient
         (ema_decay is not None and not 0 < ema_decay < 1, f"ema_decay must lie in (0, 1), got {ema_decay}"),
         (pac < 1, f"pac must be >= 1, got {pac}"),
         (pac > 1 and num_classes > 0, "PacGAN packing (pac > 1) is for unconditional GANs"),
+        (latent_categories < 0 or (latent_categories and num_classes),
+         "latent_categories must be >= 0, and 0 for a class-conditional GAN"),
         (output_activation not in ("sigmoid", "identity"), f"unknown output_activation {output_activation!r}"),
     ]
     for failed, message in problems:
