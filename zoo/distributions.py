@@ -10,6 +10,7 @@ Argument validation is off: every parameter here is valid by construction (scale
 and validating on each step costs as much as a small network's layer.
 """
 
+import math
 from typing import Literal
 
 import torch
@@ -30,6 +31,14 @@ def gaussian_prior(latent_dim: int, scale: float = 1.0, device=None, dtype=None)
     """p(z) = N(0, scale^2 I)."""
     loc = torch.zeros(latent_dim, device=device, dtype=dtype)
     return Independent(Normal(loc, torch.full_like(loc, scale), validate_args=False), 1, validate_args=False)
+
+
+def gaussian_mixture_log_prob(x: torch.Tensor, means: torch.Tensor, std: float) -> torch.Tensor:
+    """log of (1/M) sum_m N(x; means_m, std^2 I) for points x (N, d) and means (M, d): (N,)."""
+    d = x.shape[1]
+    squared = torch.cdist(x, means.to(x)) ** 2  # (N, M)
+    log_normal = -squared / (2 * std**2) - d / 2 * math.log(2 * math.pi * std**2)
+    return torch.logsumexp(log_normal, dim=1) - math.log(len(means))
 
 
 class BernoulliLikelihood(nn.Module):

@@ -36,7 +36,7 @@ class ImageGrids(L.Callback):
             return
         for name, images, nrow in self.grids(pl_module):
             grid = make_grid(images.float().clamp(0, 1).cpu(), nrow=nrow, padding=2, pad_value=1.0)
-            self.save(trainer, name, grid)
+            publish_image(trainer, name, grid, f"{name}, epoch {trainer.current_epoch}, step {trainer.global_step}")
 
     @torch.no_grad()
     def grids(self, module):
@@ -66,14 +66,15 @@ class ImageGrids(L.Callback):
     def cycle_labels(n: int, num_classes: int, device) -> torch.Tensor | None:
         return torch.arange(n, device=device) % num_classes if num_classes else None
 
-    @staticmethod
-    def save(trainer: L.Trainer, name: str, grid: torch.Tensor) -> None:
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "images"
-        folder.mkdir(parents=True, exist_ok=True)
-        save_image(grid, folder / f"{name}_epoch={trainer.current_epoch:03d}.png")
-        caption = f"{name}, epoch {trainer.current_epoch}, step {trainer.global_step}"
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_image"):
-                logger.log_image(key=f"images/{name}", images=[grid], step=trainer.global_step, caption=[caption])
-            elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image(f"images/{name}", grid, global_step=trainer.global_step)
+
+def publish_image(trainer: L.Trainer, name: str, image: torch.Tensor, caption: str) -> None:
+    """Save `image` (C, H, W in [0, 1]) as `<run dir>/images/<name>_epoch=NNN.png` and send it to every
+    logger that takes images: those with `log_image` (W&B) and TensorBoard."""
+    folder = Path(trainer.log_dir or trainer.default_root_dir) / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    save_image(image, folder / f"{name}_epoch={trainer.current_epoch:03d}.png")
+    for logger in trainer.loggers:
+        if hasattr(logger, "log_image"):
+            logger.log_image(key=f"images/{name}", images=[image], step=trainer.global_step, caption=[caption])
+        elif isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image(f"images/{name}", image, global_step=trainer.global_step)

@@ -1,11 +1,11 @@
 """Mode statistics and a scatter plot of a GAN's samples on the 2-D toy mixtures, each validation epoch."""
 
-from pathlib import Path
-
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 
+from zoo.callbacks.images import publish_image
 from zoo.metrics.toy import mode_statistics
 
 
@@ -39,14 +39,10 @@ class ToyModes(L.Callback):
         for centre in data.means:
             axes.add_patch(plt.Circle(centre.tolist(), 3 * data.std, fill=False, color="red", lw=0.8))
         axes.set_aspect("equal")
-        axes.set_title(f"epoch {trainer.current_epoch}: {stats['modes']} modes, "
-                       f"{100 * stats['high_quality']:.1f}% HQ, rKL {stats['reverse_kl']:.3f}", fontsize=8)
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "images"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"toy_epoch={trainer.current_epoch:03d}.png"
-        figure.savefig(path, bbox_inches="tight")
+        title = (f"epoch {trainer.current_epoch}: {stats['modes']} modes, "
+                 f"{100 * stats['high_quality']:.1f}% HQ, rKL {stats['reverse_kl']:.3f}")
+        axes.set_title(title, fontsize=8)
+        figure.canvas.draw()
+        pixels = torch.from_numpy(np.asarray(figure.canvas.buffer_rgba())[..., :3].copy())  # (H, W, 3) uint8
         plt.close(figure)
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_image"):
-                logger.log_image(key="images/toy", images=[str(path)], step=trainer.global_step,
-                                 caption=[axes.get_title()])
+        publish_image(trainer, "toy", pixels.permute(2, 0, 1).float() / 255, title)

@@ -15,6 +15,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from zoo.distributions import gaussian_mixture_log_prob
+
 ToyKind = Literal["ring", "grid", "bimodal"]
 
 
@@ -47,10 +49,7 @@ class ToyMixture(L.LightningDataModule):
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p_data(x) for points (N, d)."""
-        means, d = self.means.to(x), x.shape[1]
-        squared = torch.cdist(x, means) ** 2  # (N, M)
-        log_normal = -squared / (2 * self.std**2) - d / 2 * math.log(2 * math.pi * self.std**2)
-        return torch.logsumexp(log_normal, dim=1) - math.log(len(means))
+        return gaussian_mixture_log_prob(x, self.means, self.std)
 
     def setup(self, stage: str) -> None:
         generator = torch.Generator().manual_seed(self.seed)

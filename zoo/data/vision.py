@@ -132,11 +132,9 @@ class VisionDataModule(L.LightningDataModule):
         return x, labels
 
     def loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        in_memory = isinstance(dataset, InMemoryImages) or isinstance(getattr(dataset, "dataset", None),
-                                                                      InMemoryImages)
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
-                          collate_fn=whole_batch if in_memory else None)
+                          collate_fn=whole_batch if self.in_memory else None)
 
     def train_dataloader(self):
         return self.loader(self.train_set, shuffle=True)

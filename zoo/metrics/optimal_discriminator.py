@@ -5,9 +5,9 @@
 p_G is known only through samples, so it is estimated by a Gaussian kernel density (Scott's bandwidth).
 """
 
-import math
-
 import torch
+
+from zoo.distributions import gaussian_mixture_log_prob
 
 
 def kde_log_prob(points: torch.Tensor, samples: torch.Tensor, bandwidth: float | None = None) -> torch.Tensor:
@@ -15,9 +15,7 @@ def kde_log_prob(points: torch.Tensor, samples: torch.Tensor, bandwidth: float |
     n, d = samples.shape
     if bandwidth is None:
         bandwidth = float(samples.std(0).mean()) * n ** (-1.0 / (d + 4))  # Scott's rule
-    squared = torch.cdist(points, samples) ** 2  # (M, N)
-    log_kernel = -squared / (2 * bandwidth**2) - d / 2 * math.log(2 * math.pi * bandwidth**2)
-    return torch.logsumexp(log_kernel, dim=1) - math.log(n)
+    return gaussian_mixture_log_prob(points, samples, bandwidth)  # one kernel per sample
 
 
 def optimal_discriminator(data_log_prob: torch.Tensor, generator_log_prob: torch.Tensor) -> torch.Tensor:

@@ -65,8 +65,6 @@ class GANModule(L.LightningModule):
             self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
                                                use_buffers=True)
             self.generator_ema.requires_grad_(False)
-        self.factories = {"generator_optimizer": generator_optimizer, "lr_scheduler": lr_scheduler,
-                          "discriminator_optimizer": discriminator_optimizer}
         self.train_logs = TrainLogs()
         self.register_buffer("generator_iterations", torch.tensor(0))
         self.register_buffer("discriminator_steps", torch.tensor(0))
@@ -158,11 +156,12 @@ class GANModule(L.LightningModule):
         return x, (labels if self.hparams.num_classes > 0 else None)
 
     def configure_optimizers(self):
-        d_optimizer = build(self.factories["discriminator_optimizer"], self.discriminator.parameters())
-        g_optimizer = build(self.factories["generator_optimizer"], self.generator.parameters())
-        if self.factories["lr_scheduler"] is None:
+        hp = self.hparams
+        d_optimizer = build(hp.discriminator_optimizer, self.discriminator.parameters())
+        g_optimizer = build(hp.generator_optimizer, self.generator.parameters())
+        if hp.lr_scheduler is None:
             return [d_optimizer, g_optimizer]
-        schedulers = [build(self.factories["lr_scheduler"], opt) for opt in (d_optimizer, g_optimizer)]
+        schedulers = [build(hp.lr_scheduler, opt) for opt in (d_optimizer, g_optimizer)]
         return [d_optimizer, g_optimizer], schedulers
 
 

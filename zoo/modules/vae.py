@@ -60,7 +60,6 @@ class VAEModule(L.LightningModule):
         self.encoder = build(encoder, image_shape, 2 * latent_dim, num_classes)
         self.decoder = build(decoder, image_shape, latent_dim, num_classes)
         self.likelihood = build(likelihood, image_shape)
-        self.optimizer_factory, self.lr_scheduler_factory = optimizer, lr_scheduler
         fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * prior_scale
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
         check_networks(self.encoder, self.decoder, image_shape, latent_dim, num_classes)
@@ -206,10 +205,10 @@ class VAEModule(L.LightningModule):
         return self.reconstruct(x, labels)
 
     def configure_optimizers(self):
-        optimizer = build(self.optimizer_factory, self.parameters())
-        if self.lr_scheduler_factory is None:
+        optimizer = build(self.hparams.optimizer, self.parameters())
+        if self.hparams.lr_scheduler is None:
             return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": build(self.lr_scheduler_factory, optimizer)}
+        return {"optimizer": optimizer, "lr_scheduler": build(self.hparams.lr_scheduler, optimizer)}
 
 
 def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
