@@ -1,6 +1,8 @@
 """Small data made on the spot: tests never need the real data sets or the network."""
 
+import os
 import struct
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("ZOO_CACHE_DIR", tempfile.mkdtemp(prefix="zoo-test-cache-"))  # FID's real statistics
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -3,11 +3,17 @@
 Model and data are chosen in YAML by class_path/init_args; the data's `dims` are passed to the model's
 `image_shape` when both are built, so networks are built for the data they will see.
 `configs/trainer.yaml` (next to the package, in a source checkout) gives the trainer defaults.
+`test` also writes `test_results.json` beside the run: every test metric and the protocol behind it.
 """
 
+import json
+import sys
 from pathlib import Path
 
+import torch
+import yaml
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 TRAINER_DEFAULTS = Path(__file__).resolve().parent.parent / "configs" / "trainer.yaml"
@@ -16,6 +22,53 @@ TRAINER_DEFAULTS = Path(__file__).resolve().parent.parent / "configs" / "trainer
 class ZooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.link_arguments("data.dims", "model.init_args.image_shape", apply_on="instantiate")
+
+    def parse_arguments(self, parser, args) -> None:
+        self.given_args = list(sys.argv[1:] if args is None else args) if not isinstance(args, dict) else []
+        super().parse_arguments(parser, args)
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning puts a checkpoint's hyper-parameters over the command line's (Lightning-AI/pytorch-lightning
+        PR 21455); put the `--model.<name> value` arguments given on the command line back on top, so that,
+        for instance, `lightning test ... --ckpt_path c.ckpt --model.test_num_samples 100` uses k=100."""
+        super()._parse_ckpt_path()
+        overrides = model_arguments(self.given_args)
+        subcommand = self.config.get("subcommand")
+        if overrides and subcommand:
+            model = {"class_path": self.config[subcommand].model.class_path, "init_args": overrides}
+            self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
+
+    @rank_zero_only
+    def after_test(self) -> None:
+        trainer = self.trainer
+        metrics = {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")}
+        protocols = {type(callback).__name__: callback.protocol for callback in trainer.callbacks
+                     if getattr(callback, "protocol", None)}
+        if getattr(self.model, "test_protocol", None):
+            protocols[type(self.model).__name__] = self.model.test_protocol
+        config = self.config[self.subcommand]
+        report = {"configs": [str(c) for c in config.get("config") or []], "ckpt_path": config.get("ckpt_path"),
+                  "metrics": metrics, "protocols": protocols,
+                  "versions": {"torch": torch.__version__}}
+        path = Path(trainer.log_dir or trainer.default_root_dir) / "test_results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1, default=str) + "\n")
+        rank_zero_info(f"wrote {path}")
+
+
+def model_arguments(args: list[str]) -> dict:
+    """{name: value} of the `--model.<name> value` and `--model.init_args.<name>=value` arguments."""
+    found = {}
+    for i, arg in enumerate(args):
+        if not arg.startswith("--model."):
+            continue
+        key, _, value = arg[len("--model."):].partition("=")
+        if not _ and i + 1 < len(args):
+            value = args[i + 1]
+        key = key.removeprefix("init_args.")
+        if key and "." not in key and key != "class_path":
+            found[key] = yaml.safe_load(value)
+    return found
 
 
 def main(args: list[str] | None = None) -> LightningCLI:

@@ -1,4 +1,5 @@
 from zoo.callbacks.images import ImageGrids
+from zoo.callbacks.sample_quality import SampleQuality
 from zoo.callbacks.toy import ToyModes
 
-__all__ = ["ImageGrids", "ToyModes"]
+__all__ = ["ImageGrids", "SampleQuality", "ToyModes"]

@@ -1,4 +1,4 @@
-"""Mode statistics and a scatter plot of a GAN's samples on the 2-D toy mixtures, each validation epoch."""
+"""Mode statistics and a scatter plot of a GAN's samples on the 2-D toy mixtures, each validation epoch and at test."""
 
 import lightning as L
 import numpy as np
@@ -10,20 +10,32 @@ from zoo.metrics.toy import mode_statistics
 
 
 class ToyModes(L.Callback):
-    """Logs val/modes, val/high_quality and val/reverse_kl (PacGAN's protocol on `num_points` points)
-    and saves `<run dir>/images/toy_epoch=NNN.png`: samples over the modes' 3-std circles."""
+    """Logs val/ (each validation epoch) and test/ modes, high_quality and reverse_kl (PacGAN's protocol on
+    `num_points` points drawn with a fixed seed) and saves `<run dir>/images/toy_epoch=NNN.png`: samples
+    over the modes' 3-std circles."""
 
-    def __init__(self, num_points: int = 2500, plot: bool = True):
+    def __init__(self, num_points: int = 2500, plot: bool = True, seed: int = 0):
         super().__init__()
-        self.num_points, self.plot = num_points, plot
+        self.num_points, self.plot, self.seed = num_points, plot, seed
+        self.protocol: dict = {}
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
+        if not trainer.sanity_checking:
+            self.evaluate(trainer, pl_module, "val")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.evaluate(trainer, pl_module, "test")
+
+    def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         data = trainer.datamodule
-        samples = pl_module.sample(self.num_points).cpu()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)  # the same points for every evaluation, training's RNG untouched
+            samples = pl_module.sample(self.num_points).cpu()
         stats = mode_statistics(samples, data.means, data.std)
-        pl_module.log_dict({f"val/{k}": float(v) for k, v in stats.items()}, rank_zero_only=True)
+        pl_module.log_dict({f"{stage}/{k}": float(v) for k, v in stats.items()}, rank_zero_only=True)
+        self.protocol = {"num_points": self.num_points, "high_quality": "within 3 std of the nearest mode",
+                         "data": f"{data.kind}: {len(data.means)} modes, std {data.std}", "seed": self.seed,
+                         "sampler": "EMA generator" if getattr(pl_module, "generator_ema", None) else "generator"}
         if self.plot:
             self.save_plot(trainer, samples, data, stats)
 

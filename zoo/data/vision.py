@@ -111,6 +111,24 @@ class VisionDataModule(L.LightningDataModule):
             self.val_set = self.to_tensors((images[idx], labels[idx]), fixed_binarization=True)
         self.test_set = test
 
+    def reference_images(self, split: str = "test") -> Dataset:
+        """The images of `split` (test, val or train) as stored, never binarised: the real side of FID/KID.
+        In-memory data comes back as an InMemoryImages of uint8 tensors."""
+        if split not in ("test", "val", "train"):
+            raise ValueError(f"split must be test, val or train, got {split!r}")
+        data = self.load_or_explain(train=split != "test", download=False)
+        if self.in_memory:
+            data = self.to_tensors(data, fixed_binarization=False)
+        if split == "test":
+            return data
+        split_seed = torch.Generator().manual_seed(self.seed)  # the same split as setup()
+        train, val = random_split(data, [len(data) - self.val_size, self.val_size], split_seed)
+        chosen = val if split == "val" else train
+        if self.in_memory:
+            index = torch.as_tensor(chosen.indices)
+            return InMemoryImages(data.tensors[0][index], data.tensors[1][index])
+        return chosen
+
     def to_tensors(self, data, fixed_binarization: bool) -> TensorDataset:
         images, labels = data if isinstance(data, tuple) else (data.data, data.targets)
         images, labels = torch.as_tensor(images), torch.as_tensor(labels)
@@ -275,6 +293,12 @@ class CelebA(ImageFolder):
         self.val_set = datasets.CelebA(self.root, split="valid", target_type="identity",
                                        transform=self.transform())
         self.test_set = self.load_or_explain(False, False)
+
+    def reference_images(self, split: str = "test") -> Dataset:
+        if split not in ("test", "val", "train"):
+            raise ValueError(f"split must be test, val or train, got {split!r}")
+        name = {"val": "valid"}.get(split, split)
+        return datasets.CelebA(self.root, split=name, target_type="identity", transform=self.transform())
 
     def expected_files(self):
         base = Path(self.root) / "celeba"

@@ -144,12 +144,17 @@ class GANModule(L.LightningModule):
         return g_loss.detach()
 
     def validation_step(self, batch, batch_idx):
+        self.log("val/d_loss", self.held_out_d_loss(batch), batch_size=len(batch[0]))
+
+    def test_step(self, batch, batch_idx):
+        self.log("test/d_loss", self.held_out_d_loss(batch), batch_size=len(batch[0]))
+
+    def held_out_d_loss(self, batch) -> torch.Tensor:
         real, labels = self.unpack(batch)
         z = torch.randn(len(real), self.hparams.latent_dim, device=self.device)
         real_logits = self.discriminate(real, labels)
         fake_logits = self.discriminate(self.generate(z, labels), labels)
-        self.log("val/d_loss", discriminator_loss(real_logits, fake_logits, self.hparams.objective),
-                 batch_size=len(real))
+        return discriminator_loss(real_logits, fake_logits, self.hparams.objective)
 
     def unpack(self, batch):
         x, labels = batch

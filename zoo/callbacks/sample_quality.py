@@ -1,0 +1,161 @@
+"""FID, KID and Inception Score of a model's samples against a real split, at test time and every N epochs.
+
+Protocol: `num_samples` images from `module.sample` (class labels cycled for conditional models, a fixed
+seed per evaluation) against `num_real` images (all by default) of the data module's `real_split`, as
+stored (never binarised), both clamped to [0, 1]. The extractor is the project's digit classifier for
+1-channel data and InceptionV3 otherwise (`extractor: auto`). Each result is logged (`test/fid`,
+`val/fid`, ...) and printed with its protocol stamp, which `lightning test` also writes to its JSON report.
+
+Real statistics are cached on disk per (data set and its images, split, count, extractor weights), under
+`cache_dir` (default `$ZOO_CACHE_DIR/real_statistics`, else `~/.cache/zoo/real_statistics`). Under DDP
+every rank generates its share of the samples, rank 0 alone holds the real side, and every rank calls
+`compute()`, which reduces the states across ranks.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from torch.utils.data import DataLoader, Subset
+
+from zoo.metrics.extractors import build_extractor
+from zoo.metrics.fid import ImageQuality
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "zoo")) / "real_statistics"
+
+
+class SampleQuality(L.Callback):
+    def __init__(
+        self,
+        every_n_epochs: int = 0,  # 0: only at test time
+        num_samples: int = 10_000,
+        num_real: int | None = None,
+        real_split: Literal["test", "val", "train"] = "test",
+        extractor: Literal["auto", "digit_classifier", "inception"] = "auto",
+        weights_path: str | None = None,  # the extractor's weights (offline Inception, for instance)
+        kid: bool = True,
+        inception_score: bool = True,
+        batch_size: int = 500,
+        cache_dir: str | None = None,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if every_n_epochs < 0 or num_samples < 2 or batch_size < 1 or (num_real is not None and num_real < 2):
+            raise ValueError("SampleQuality: every_n_epochs >= 0, num_samples >= 2, num_real >= 2 and batch_size >= 1")
+        self.every_n_epochs, self.num_samples, self.num_real = every_n_epochs, num_samples, num_real
+        self.real_split, self.extractor_name, self.weights_path = real_split, extractor, weights_path
+        self.kid, self.inception_score, self.batch_size, self.seed = kid, inception_score, batch_size, seed
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.quality: ImageQuality | None = None
+        self.real_key: str | None = None
+        self.protocol: dict = {}
+
+    # --- when ------------------------------------------------------------------------------------
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if (self.every_n_epochs and not trainer.sanity_checking and trainer.state.fn == "fit"
+                and (trainer.current_epoch + 1) % self.every_n_epochs == 0):
+            self.evaluate(trainer, pl_module, "val")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.evaluate(trainer, pl_module, "test")
+
+    # --- what --------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> dict[str, float]:
+        data = trainer.datamodule
+        if len(getattr(data, "dims", ())) != 3:
+            raise ValueError(f"SampleQuality needs image data (C, H, W); {type(data).__name__} has dims "
+                             f"{getattr(data, 'dims', None)}. Remove the callback for this recipe.")
+        smoke = bool(trainer.fast_dev_run)  # one quick pass through the code path
+        num_samples = min(self.num_samples, 64) if smoke else self.num_samples
+        num_real = min(self.num_real or 64, 64) if smoke else self.num_real
+        quality = self.prepare(data, module.device, num_real, trainer.global_rank)
+        quality.reset_generated()
+        was_training = module.training
+        module.eval()
+        rank, world = trainer.global_rank, trainer.world_size
+        mine = num_samples // world + (rank < num_samples % world)  # this rank's share
+        num_classes = module.hparams.get("num_classes", 0)
+        with torch.random.fork_rng(devices=[module.device] if module.device.type == "cuda" else []):
+            torch.manual_seed(self.seed + 1000 * rank)
+            for start in range(0, mine, self.batch_size):
+                n = min(self.batch_size, mine - start)
+                labels = (torch.arange(start, start + n, device=module.device) % num_classes) if num_classes else None
+                quality.update(module.sample(n, labels=labels).float().clamp(0, 1), real=False)
+        module.train(was_training)
+        results = quality.compute()
+        self.protocol = {**quality.extractor.protocol, "real_split": self.real_split,
+                         "num_real": quality.num_real_total(), "num_generated": num_samples,
+                         "image_size": list(data.dims), "data": type(data).__name__,
+                         "kid_subset_size": quality.kid.subset_size if quality.kid is not None else None,
+                         "real_statistics": self.real_key}
+        module.log_dict({f"{stage}/{name}": value for name, value in results.items()}, sync_dist=False)
+        stamp = ", ".join(f"{k}={v}" for k, v in self.protocol.items() if k != "real_statistics")
+        numbers = ", ".join(f"{stage}/{name} = {value:.4g}" for name, value in results.items())
+        rank_zero_info(f"{numbers}  [{stamp}]")
+        for logger in trainer.loggers:
+            logger.log_hyperparams({f"{stage}/sample_quality_protocol": json.dumps(self.protocol)})
+        return results
+
+    def prepare(self, data, device, num_real: int | None, rank: int) -> ImageQuality:
+        """The metric, its real side loaded from the cache or computed (on rank 0 only)."""
+        if self.quality is None:
+            name = self.extractor_name
+            if name == "auto":
+                name = "digit_classifier" if data.dims[0] == 1 else "inception"
+            self.quality = ImageQuality(build_extractor(name, self.weights_path), kid=self.kid,
+                                        inception_score=self.inception_score, seed=self.seed)
+        quality = self.quality.to(device)
+        real = data.reference_images(self.real_split)
+        count = len(real) if num_real is None else min(num_real, len(real))
+        key = self.cache_key(data, self.real_split, real, count, quality.extractor.protocol)
+        if key == self.real_key:
+            return quality
+        quality.fid.reset()  # a different real side: start afresh
+        quality.fid.real_features_sum.zero_()
+        quality.fid.real_features_cov_sum.zero_()
+        quality.fid.real_features_num_samples.zero_()
+        if quality.kid is not None:
+            quality.kid.real_features = []
+        if rank != 0:
+            quality.hold_no_real()
+        else:
+            path = self.cache_dir / f"{key}.safetensors"
+            if not (path.is_file() and quality.load_real(path)):
+                for images in batches_of(real, count, self.batch_size):
+                    images = images.to(device)
+                    images = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+                    quality.update(images.clamp(0, 1), real=True)
+                quality.save_real(path, {"key": key, **quality.extractor.protocol, "count": count})
+        self.real_key = key
+        return quality
+
+    @staticmethod
+    def cache_key(data, split: str, real, count: int, protocol: dict) -> str:
+        """Names the real side: the data set (its images when in memory, else its root), split, count, extractor."""
+        digest = hashlib.sha256(json.dumps([type(data).__name__, split, list(data.dims), count, protocol],
+                                           sort_keys=True).encode())
+        tensors = getattr(real, "tensors", None)
+        if tensors is not None:
+            digest.update(tensors[0][:count].contiguous().numpy().tobytes())
+        else:
+            digest.update(str(Path(getattr(data, "root", "")).resolve()).encode())
+        return f"{type(data).__name__.lower()}-{digest.hexdigest()[:16]}"
+
+
+def batches_of(images, count: int, batch_size: int):
+    """The first `count` images of a data set, in batches: sliced from memory, or through a DataLoader."""
+    tensors = getattr(images, "tensors", None)
+    if tensors is not None:
+        for start in range(0, count, batch_size):
+            yield tensors[0][start: min(start + batch_size, count)]
+        return
+    for batch, _ in DataLoader(Subset(images, range(count)), batch_size=batch_size):
+        yield batch
