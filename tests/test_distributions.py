@@ -83,3 +83,13 @@ def test_bernoulli_log_likelihood_matches_formula_and_broadcasts_over_samples():
     log_prob = BernoulliLikelihood((1, 4, 4))(logits).log_prob(x)
     assert log_prob.shape == (7, 5)
     torch.testing.assert_close(log_prob, formula, rtol=1e-4, atol=1e-4)
+
+
+def test_bernoulli_log_likelihood_is_stable_for_extreme_logits():
+    logits = torch.tensor([-200.0, -40.0, -1e-3, 0.0, 1e-3, 40.0, 200.0]).view(1, 1, 7)
+    for value in (0.0, 1.0):
+        x = torch.full_like(logits, value)
+        exact = -torch.nn.functional.binary_cross_entropy_with_logits(logits.double(), x.double(), reduction="none")
+        got = BernoulliLikelihood((1, 1, 7))(logits).base_dist.log_prob(x)
+        assert torch.isfinite(got).all()
+        torch.testing.assert_close(got.double(), exact, rtol=1e-6, atol=1e-7)

@@ -164,3 +164,14 @@ def test_training_logs_reach_the_logger_on_its_cadence_and_as_epoch_means(tmp_pa
     assert steps == [3, 7]  # every 4th batch, as the Trainer writes
     epoch = [float(r["train/elbo_epoch"]) for r in rows if r.get("train/elbo_epoch")]
     assert len(epoch) == 1 and epoch[0] < 0
+
+
+def test_compiled_importance_sampled_nll_matches_the_eager_one():
+    vae = VAEModule(partial(MLPEncoder, hidden=[32]), partial(MLPDecoder, hidden=[32]), image_shape=(1, 8, 8),
+                    latent_dim=4).eval()
+    x = torch.rand(3, 1, 8, 8).round()
+    estimates = []
+    for compile in (False, True):
+        torch.manual_seed(0)
+        estimates.append(importance_sampled_log_likelihood(vae, x, num_samples=50, compile=compile))
+    torch.testing.assert_close(estimates[1], estimates[0], rtol=1e-5, atol=1e-4)

@@ -41,6 +41,16 @@ def gaussian_mixture_log_prob(x: torch.Tensor, means: torch.Tensor, std: float) 
     return torch.logsumexp(log_normal, dim=1) - math.log(len(means))
 
 
+class BernoulliLogits(Bernoulli):
+    """Bernoulli(sigmoid(logits)) whose log-density x l - softplus(l), softplus(l) = max(l, 0) + log(1 + e^-|l|),
+    is written with exp and log: ATen vectorises those on CPU but not log1p, and the IS-NLL evaluation spends
+    a third of its time here otherwise. log(1 + e) for e <= 1 loses at most 6e-8 nats per pixel to log1p."""
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        logits = self.logits
+        return value * logits - logits.clamp(min=0) - logits.abs().neg().exp().add(1).log()
+
+
 class BernoulliLikelihood(nn.Module):
     """p(x|z) = prod_i Bernoulli(x_i; sigmoid(logits_i)), for data in {0, 1}."""
 
@@ -49,7 +59,8 @@ class BernoulliLikelihood(nn.Module):
         self.event_dims = len(image_shape)
 
     def forward(self, logits: torch.Tensor) -> Independent:  # logits: (..., C, H, W)
-        return Independent(Bernoulli(logits=logits, validate_args=False), self.event_dims, validate_args=False)
+        return Independent(BernoulliLogits(logits=logits, validate_args=False), self.event_dims,
+                           validate_args=False)
 
 
 class GaussianLikelihood(nn.Module):

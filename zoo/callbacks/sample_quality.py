@@ -1,8 +1,9 @@
 """FID, KID and Inception Score of a model's samples against a real split, at test time and every N epochs.
 
 Protocol: `num_samples` images from `module.sample` (class labels cycled for conditional models, a fixed
-seed per evaluation) against `num_real` images (all by default) of the data module's `real_split`, as
-stored (never binarised), both clamped to [0, 1]. The extractor is the project's digit classifier for
+seed per evaluation) against `num_real` images (all by default) of the data module's `real_split` (by
+default the validation split while training and the test split at test), as stored (never binarised),
+both clamped to [0, 1]. The extractor is the project's digit classifier for
 1-channel data and InceptionV3 otherwise (`extractor: auto`). Each result is logged (`test/fid`,
 `val/fid`, ...) and printed with its protocol stamp, which `lightning test` also writes to its JSON report.
 
@@ -37,7 +38,7 @@ class SampleQuality(L.Callback):
         every_n_epochs: int = 0,  # 0: only at test time
         num_samples: int = 10_000,
         num_real: int | None = None,
-        real_split: Literal["test", "val", "train"] = "test",
+        real_split: Literal["test", "val", "train"] | None = None,  # None: val while training, test at test
         extractor: Literal["auto", "digit_classifier", "inception"] = "auto",
         weights_path: str | None = None,  # the extractor's weights (offline Inception, for instance)
         kid: bool = True,
@@ -76,7 +77,8 @@ class SampleQuality(L.Callback):
         smoke = bool(trainer.fast_dev_run)  # one quick pass through the code path
         num_samples = min(self.num_samples, 64) if smoke else self.num_samples
         num_real = min(self.num_real or 64, 64) if smoke else self.num_real
-        quality = self.prepare(data, module.device, num_real, trainer.global_rank)
+        split = self.real_split or ("test" if stage == "test" else "val")
+        quality = self.prepare(data, split, module.device, num_real, trainer.global_rank)
         quality.reset_generated()
         was_training = module.training
         module.eval()
@@ -91,7 +93,7 @@ class SampleQuality(L.Callback):
                 quality.update(module.sample(n, labels=labels).float().clamp(0, 1), real=False)
         module.train(was_training)
         results = quality.compute()
-        self.protocol = {**quality.extractor.protocol, "real_split": self.real_split,
+        self.protocol = {**quality.extractor.protocol, "real_split": split,
                          "num_real": quality.num_real_total(), "num_generated": num_samples,
                          "image_size": list(data.dims), "data": type(data).__name__,
                          "kid_subset_size": quality.kid.subset_size if quality.kid is not None else None,
@@ -104,7 +106,7 @@ class SampleQuality(L.Callback):
             logger.log_hyperparams({f"{stage}/sample_quality_protocol": json.dumps(self.protocol)})
         return results
 
-    def prepare(self, data, device, num_real: int | None, rank: int) -> ImageQuality:
+    def prepare(self, data, split: str, device, num_real: int | None, rank: int) -> ImageQuality:
         """The metric, its real side loaded from the cache or computed (on rank 0 only)."""
         if self.quality is None:
             name = self.extractor_name
@@ -113,9 +115,9 @@ class SampleQuality(L.Callback):
             self.quality = ImageQuality(build_extractor(name, self.weights_path), kid=self.kid,
                                         inception_score=self.inception_score, seed=self.seed)
         quality = self.quality.to(device)
-        real = data.reference_images(self.real_split)
+        real = data.reference_images(split)
         count = len(real) if num_real is None else min(num_real, len(real))
-        key = self.cache_key(data, self.real_split, real, count, quality.extractor.protocol)
+        key = self.cache_key(data, split, real, count, quality.extractor.protocol)
         if key == self.real_key:
             return quality
         quality.fid.reset()  # a different real side: start afresh

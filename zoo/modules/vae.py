@@ -48,6 +48,7 @@ class VAEModule(L.LightningModule):
         objective: Literal["elbo", "iwae"] = "elbo",
         num_samples: int = 1,
         test_num_samples: int = 5000,
+        compile_test: bool = False,  # torch.compile the IS-NLL's decoder and likelihood (see zoo.metrics.likelihood)
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
@@ -85,10 +86,17 @@ class VAEModule(L.LightningModule):
         params = self.decoder(z.reshape(-1, z.shape[-1]), labels)  # (N, C, H, W)
         return self.likelihood(params.view(*lead, *params.shape[1:]))
 
-    def log_importance_weights(self, x, labels, posterior, num_samples: int, reparameterize: bool = True):
-        """log p(x|z) + log p(z) - log q(z|x) for `num_samples` z ~ q per image: (num_samples, B)."""
+    def log_importance_weights(self, x, labels, posterior, num_samples: int, reparameterize: bool = True,
+                               log_likelihood: Callable | None = None):
+        """log p(x|z) + log p(z) - log q(z|x) for `num_samples` z ~ q per image: (num_samples, B).
+        `log_likelihood` may replace `self.log_likelihood` (a compiled copy, say)."""
         z = posterior.rsample((num_samples,)) if reparameterize else posterior.sample((num_samples,))
-        return self.decode(z, labels).log_prob(x) + self.prior.log_prob(z) - posterior.log_prob(z)
+        log_px = (log_likelihood or self.log_likelihood)(z, x, labels)
+        return log_px + self.prior.log_prob(z) - posterior.log_prob(z)
+
+    def log_likelihood(self, z: torch.Tensor, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(x|z) for z (..., B, L) and x (B, C, H, W): (..., B)."""
+        return self.decode(z, labels).log_prob(x)
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
@@ -188,7 +196,8 @@ class VAEModule(L.LightningModule):
     def test_step(self, batch, batch_idx):
         x, labels = self.unpack(batch)
         _, logs, _, _ = self.step(batch)
-        nll = -importance_sampled_log_likelihood(self, x, labels, self.hparams.test_num_samples)
+        nll = -importance_sampled_log_likelihood(self, x, labels, self.hparams.test_num_samples,
+                                                 compile=self.hparams.get("compile_test", False))
         recon = self.reconstruct(x, labels)
         self.test_mse(recon, x)
         self.test_psnr(recon, x)
