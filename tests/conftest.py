@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("WANDB_MODE", "disabled")  # the W&B test turns it on (offline) for itself
 os.environ.setdefault("ZOO_CACHE_DIR", tempfile.mkdtemp(prefix="zoo-test-cache-"))  # FID's real statistics
 
 

@@ -2,6 +2,7 @@
 
 from zoo.modules.gan import GANModule
 from zoo.modules.vae import VAEModule
+from zoo.registry import list_models, load_pretrained
 
-__all__ = ["GANModule", "VAEModule"]
+__all__ = ["GANModule", "VAEModule", "list_models", "load_pretrained"]
 __version__ = "0.1.0"

@@ -9,11 +9,15 @@ Model and data are chosen in YAML by class_path/init_args; the data's `dims` are
 import json
 import sys
 from pathlib import Path
+from typing import Literal
 
 import torch
 import yaml
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+
+from zoo import hub
+from zoo.loggers import wandb_logger
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 TRAINER_DEFAULTS = Path(__file__).resolve().parent.parent / "configs" / "trainer.yaml"
@@ -22,6 +26,34 @@ TRAINER_DEFAULTS = Path(__file__).resolve().parent.parent / "configs" / "trainer
 class ZooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.link_arguments("data.dims", "model.init_args.image_shape", apply_on="instantiate")
+        parser.add_argument("--wandb", type=Literal["auto", "online", "offline", "off"], default="auto",
+                            help="also log to Weights & Biases (auto: online with an API key and a connection, "
+                                 "else offline; WANDB_MODE wins)")
+        parser.add_argument("--wandb_project", type=str, default="zoo")
+        parser.add_argument("--wandb_log_model", type=bool | Literal["all"], default=False,
+                            help="upload checkpoints as W&B artifacts (online only)")
+        parser.add_argument("--weights", type=str | None, default=None,
+                            help="zoo weights to load into the model first: a registry name (e.g. vae_mlp.mnist), "
+                                 "a weights folder or a .safetensors file")
+
+    def instantiate_trainer(self, **kwargs):
+        trainer = super().instantiate_trainer(**kwargs)
+        config = self.config[self.subcommand]
+        if trainer.loggers and self.subcommand == "fit":
+            run_dir = trainer.loggers[0].log_dir or trainer.default_root_dir
+            wandb = wandb_logger(config.wandb, str(run_dir), config.wandb_project, config.wandb_log_model)
+            if wandb is not None:
+                trainer.loggers = [*trainer.loggers, wandb]
+        return trainer
+
+    def load_weights(self) -> None:
+        weights = self.config[self.subcommand].get("weights")
+        if weights:
+            path = resolve_weights(weights)
+            hub.load_weights(self.model, path)
+            rank_zero_info(f"loaded zoo weights {path}")
+
+    before_fit = before_validate = before_test = before_predict = load_weights
 
     def parse_arguments(self, parser, args) -> None:
         self.given_args = list(sys.argv[1:] if args is None else args) if not isinstance(args, dict) else []
@@ -54,6 +86,21 @@ class ZooCLI(LightningCLI):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=1, default=str) + "\n")
         rank_zero_info(f"wrote {path}")
+
+
+def resolve_weights(weights: str) -> Path:
+    """A registry name, folder or file -> the safetensors file (a registry name's hashes are checked)."""
+    from zoo import registry
+
+    if weights in registry.REGISTRY:
+        folder = registry.weights_folder(weights)
+        hub.check_hash(folder / hub.WEIGHTS, registry.get(weights).sha256.get(hub.WEIGHTS))
+        return folder / hub.WEIGHTS
+    path = Path(weights)
+    path = path / hub.WEIGHTS if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"--weights {weights}: neither a registry name nor an existing weights file/folder")
+    return path
 
 
 def model_arguments(args: list[str]) -> dict:

@@ -11,7 +11,6 @@
 An extractor maps images (B, C, H, W) in [0, 1] to (features (B, F), logits (B, K)) in one pass.
 """
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -19,18 +18,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
+from zoo.hub import sha256_of
 from zoo.nets.classifier import NUM_FEATURES, DigitClassifier
 
 DIGIT_CLASSIFIER_WEIGHTS = Path(__file__).resolve().parents[2] / "checkpoints" / "digit_classifier.mnist" / \
     "model.safetensors"
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class DigitFeatures(nn.Module):

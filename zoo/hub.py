@@ -1,0 +1,136 @@
+"""Zoo weights folders: `model.safetensors` + `config.yaml` (the module's class and init arguments) + a model card.
+
+Nothing here unpickles: weights are safetensors, the config is YAML read with `yaml.safe_load`, and a
+Lightning `.ckpt` is read with `torch.load(weights_only=True)`. Files are checked against the sha256
+values the registry records before anything is built from them.
+"""
+
+import hashlib
+import importlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.request import urlopen
+
+import lightning as L
+import torch
+import yaml
+from safetensors.torch import load_file, save_file
+
+WEIGHTS, CONFIG, CARD = "model.safetensors", "config.yaml", "README.md"
+MAX_FLOAT32_BYTES = 8_000_000  # larger weights are stored in float16 (loading casts back), to stay a few MB
+MODULE_CLASSES = ("zoo.VAEModule", "zoo.GANModule", "zoo.nets.classifier.DigitClassifier")
+
+
+class WeightsError(RuntimeError):
+    pass
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def module_class_path(hparams: dict) -> str:
+    """Which zoo module hyper-parameters belong to (LightningCLI stores `_class_path`; else by their names)."""
+    class_path = hparams.get("_class_path") or ("zoo.VAEModule" if "encoder" in hparams else
+                                                "zoo.GANModule" if "generator" in hparams else None)
+    if class_path not in MODULE_CLASSES:
+        raise WeightsError(f"not a zoo module's hyper-parameters (class {class_path!r}); expected one of "
+                           f"{MODULE_CLASSES}")
+    return class_path
+
+
+def plain(value):
+    """Tuples to lists, recursively, so the config is plain YAML."""
+    return json.loads(json.dumps(value))
+
+
+def save_folder(module: L.LightningModule, folder: str | Path) -> Path:
+    """Write `module`'s weights and config into `folder`; returns the weights file."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    hparams = {k: v for k, v in dict(module.hparams).items() if k != "_instantiator"}
+    config = {"class_path": f"zoo.{type(module).__name__}", "init_args": plain(
+        {k: v for k, v in hparams.items() if k != "_class_path"})}
+    (folder / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    if sum(v.numel() * v.element_size() for v in state.values()) > MAX_FLOAT32_BYTES:
+        state = {k: v.half() if v.dtype == torch.float32 else v for k, v in state.items()}
+    save_file(state, str(folder / WEIGHTS), metadata={"class_path": config["class_path"]})
+    return folder / WEIGHTS
+
+
+def export_checkpoint(ckpt_path: str | Path, folder: str | Path) -> Path:
+    """Turn a Lightning `.ckpt` of a zoo module into a weights folder (weights + config)."""
+    try:
+        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise WeightsError(f"could not read checkpoint {ckpt_path}: {error}") from error
+    hparams = checkpoint.get("hyper_parameters", {})
+    module_class = import_object(module_class_path(hparams))
+    module = module_class.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
+    return save_folder(module, folder)
+
+
+def import_object(class_path: str):
+    module_name, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def check_hash(path: Path, expected: str | None, source: str | None = None) -> None:
+    if expected is not None and (actual := sha256_of(path)) != expected:
+        raise WeightsError(f"{source or path}: sha256 {actual} does not match the registry's {expected}. The file "
+                           f"is corrupted or not the published one; delete it to download it again.")
+
+
+def load_folder(folder: str | Path, sha256: dict[str, str] | None = None) -> L.LightningModule:
+    """Build the module a weights folder describes and load its weights (strict), in eval mode.
+    `sha256`: expected hashes of the folder's files by file name, checked before reading them."""
+    folder = Path(folder)
+    for name in (WEIGHTS, CONFIG):
+        if not (folder / name).is_file():
+            raise WeightsError(f"{folder} is not a zoo weights folder: {name} is missing")
+        check_hash(folder / name, (sha256 or {}).get(name))
+    config = yaml.safe_load((folder / CONFIG).read_text())
+    if config.get("class_path") not in MODULE_CLASSES:
+        raise WeightsError(f"{folder / CONFIG}: class_path must be one of {MODULE_CLASSES}, "
+                           f"got {config.get('class_path')!r}")
+    module = import_object(config["class_path"])(**config.get("init_args", {}))
+    load_weights(module, folder / WEIGHTS)
+    return module.eval()
+
+
+def load_weights(module: torch.nn.Module, path: str | Path) -> None:
+    """Load a safetensors file into `module`, every key matched both ways."""
+    state = load_file(str(path))
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise WeightsError(f"{path} does not fit {type(module).__name__}: missing {sorted(missing)[:5]}, "
+                           f"unexpected {sorted(unexpected)[:5]}")
+
+
+def download_folder(base_url: str, folder: str | Path, sha256: dict[str, str]) -> Path:
+    """Fetch `<base_url>/<file>` for the weights and config into `folder`, each checked before it is kept."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (WEIGHTS, CONFIG):
+        url = f"{base_url.rstrip('/')}/{name}"
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as partial:
+            try:
+                with urlopen(url, timeout=60) as response:
+                    shutil.copyfileobj(response, partial)
+            except OSError as error:
+                Path(partial.name).unlink(missing_ok=True)
+                raise WeightsError(f"could not download {url}: {error}") from error
+        try:
+            check_hash(Path(partial.name), sha256.get(name), source=url)
+        except WeightsError:
+            Path(partial.name).unlink(missing_ok=True)
+            raise
+        Path(partial.name).replace(folder / name)
+    return folder

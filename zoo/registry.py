@@ -1,0 +1,89 @@
+"""The zoo's entries, named `arch.dataset`: each ties a recipe in `configs/` to a weights folder.
+
+The entries and their files' sha256 live in `zoo/pretrained.json`, written by
+`benchmarks/export_pretrained.py` when the weights are exported. Weights are looked up in the source
+checkout's `checkpoints/<name>/`, then in `$ZOO_CACHE_DIR/checkpoints/<name>/` (default `~/.cache/zoo`),
+then downloaded from the entry's URL (`$ZOO_WEIGHTS_URL/<name>/` overrides every entry's base URL).
+
+    zoo.list_models("vae*", pretrained=True)
+    vae = zoo.load_pretrained("vae_mlp.mnist")
+    images = vae.sample(16)
+"""
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightning as L
+
+from zoo import hub
+
+REPO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+TABLE = Path(__file__).resolve().parent / "pretrained.json"
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str  # arch.dataset
+    recipe: str  # path under configs/
+    description: str
+    sha256: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of the published file
+    url: str | None = None  # base URL of the folder's files
+
+    @property
+    def pretrained(self) -> bool:
+        return bool(self.sha256)
+
+
+REGISTRY: dict[str, Entry] = {}
+
+
+def register(entry: Entry) -> Entry:
+    if "." not in entry.name:
+        raise ValueError(f"zoo names are arch.dataset, got {entry.name!r}")
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+def list_models(pattern: str = "*", pretrained: bool | None = None) -> list[str]:
+    """Registered names matching the shell-style `pattern`; `pretrained` keeps only entries with (True) or
+    without (False) published weights."""
+    return sorted(name for name, entry in REGISTRY.items()
+                  if fnmatch.fnmatch(name, pattern) and (pretrained is None or entry.pretrained == pretrained))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "zoo")) / "checkpoints"
+
+
+def weights_folder(name: str, download: bool = True) -> Path:
+    """The local folder of an entry's weights, downloaded first if it is nowhere on disk."""
+    entry = get(name)
+    if not entry.pretrained:
+        raise KeyError(f"{name!r} has no published weights; pretrained entries: {list_models(pretrained=True)}")
+    for folder in (REPO_CHECKPOINTS / name, cache_dir() / name):
+        if (folder / hub.WEIGHTS).is_file() and (folder / hub.CONFIG).is_file():
+            return folder
+    base = os.environ.get("ZOO_WEIGHTS_URL")
+    url = f"{base.rstrip('/')}/{name}" if base else entry.url
+    if not download or not url:
+        raise FileNotFoundError(f"weights of {name!r} are not on disk ({REPO_CHECKPOINTS / name}, "
+                                f"{cache_dir() / name}) and no URL is configured: set ZOO_WEIGHTS_URL")
+    return hub.download_folder(url, cache_dir() / name, entry.sha256)
+
+
+def load_pretrained(name: str) -> L.LightningModule:
+    """The entry's module with its published weights (sha256-checked), in eval mode."""
+    return hub.load_folder(weights_folder(name), get(name).sha256)
+
+
+def get(name: str) -> Entry:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown zoo entry {name!r}; known: {list_models()}")
+    return REGISTRY[name]
+
+
+for _row in json.loads(TABLE.read_text()) if TABLE.is_file() else []:
+    register(Entry(**_row))
