@@ -62,10 +62,20 @@ class ZooCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """Lightning puts a checkpoint's hyper-parameters over the command line's (Lightning-AI/pytorch-lightning
         PR 21455); put the `--model.<name> value` arguments given on the command line back on top, so that,
-        for instance, `lightning test ... --ckpt_path c.ckpt --model.test_num_samples 100` uses k=100."""
+        for instance, `lightning test ... --ckpt_path c.ckpt --model.test_num_samples 100` uses k=100.
+        A missing, corrupted or other-module checkpoint fails here, with a message saying which."""
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
+            model_class = hub.import_object(self.config[subcommand].model.class_path)
+            kinds = [kind for kind in ("zoo.VAEModule", "zoo.GANModule")
+                     if issubclass(model_class, hub.import_object(kind))]
+            if kinds:
+                hub.check_checkpoint_kind(ckpt_path, kinds[0])
+            else:
+                hub.read_checkpoint(ckpt_path)
         super()._parse_ckpt_path()
         overrides = model_arguments(self.given_args)
-        subcommand = self.config.get("subcommand")
         if overrides and subcommand:
             model = {"class_path": self.config[subcommand].model.class_path, "init_args": overrides}
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)

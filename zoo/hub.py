@@ -8,6 +8,7 @@ values the registry records before anything is built from them.
 import hashlib
 import importlib
 import json
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -65,13 +66,32 @@ def save_folder(module: L.LightningModule, folder: str | Path) -> Path:
     return folder / WEIGHTS
 
 
+def read_checkpoint(path: str | Path) -> dict:
+    """A Lightning checkpoint, read with `torch.load(weights_only=True)` and errors that say what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as error:
+        raise WeightsError(f"{path} holds more than tensors and plain values; it is not unpickled "
+                           f"(weights_only=True): {str(error).splitlines()[0]}") from error
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise WeightsError(f"{path} is truncated or corrupted and cannot be read ({str(error).splitlines()[0]})")\
+            from error
+
+
+def check_checkpoint_kind(path: str | Path, expected: str) -> None:
+    """Fail clearly when a checkpoint belongs to another zoo module than `expected` (e.g. zoo.VAEModule)."""
+    kind = module_class_path(read_checkpoint(path).get("hyper_parameters", {}))
+    if kind != expected:
+        raise WeightsError(f"{path} is a {kind} checkpoint, not a {expected} one: load it with "
+                           f"{kind.split('.')[-1]}.load_from_checkpoint or its own recipe")
+
+
 def export_checkpoint(ckpt_path: str | Path, folder: str | Path) -> Path:
     """Turn a Lightning `.ckpt` of a zoo module into a weights folder (weights + config)."""
-    try:
-        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise WeightsError(f"could not read checkpoint {ckpt_path}: {error}") from error
-    hparams = checkpoint.get("hyper_parameters", {})
+    hparams = read_checkpoint(ckpt_path).get("hyper_parameters", {})
     module_class = import_object(module_class_path(hparams))
     module = module_class.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
     return save_folder(module, folder)

@@ -1,5 +1,6 @@
 from zoo.callbacks.images import ImageGrids
+from zoo.callbacks.interrupt import CheckpointOnInterrupt
 from zoo.callbacks.sample_quality import SampleQuality
 from zoo.callbacks.toy import ToyModes
 
-__all__ = ["ImageGrids", "SampleQuality", "ToyModes"]
+__all__ = ["CheckpointOnInterrupt", "ImageGrids", "SampleQuality", "ToyModes"]

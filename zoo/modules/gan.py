@@ -19,8 +19,10 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from zoo import hub
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from zoo.modules.guards import check_finite
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -114,6 +116,8 @@ class GANModule(L.LightningModule):
                 penalty = r1_penalty(self.discriminate, real, labels)
                 d_loss = d_loss + hp.r1_gamma / 2 * hp.r1_every * penalty  # lazy: scaled by its period
                 logs["r1_penalty"] = penalty.detach()
+            check_finite(self, {**logs, "d_loss_with_penalties": d_loss},
+                         ("d_loss", "gradient_penalty", "r1_penalty", "d_loss_with_penalties"))
             d_optimizer.zero_grad(set_to_none=True)
             self.manual_backward(d_loss)
             d_optimizer.step()
@@ -132,6 +136,7 @@ class GANModule(L.LightningModule):
         with self.toggled_optimizer(g_optimizer):
             z = torch.randn(n, self.hparams.latent_dim, device=self.device)
             g_loss = generator_loss(self.discriminate(self.generate(z, labels), labels), self.hparams.objective)
+            check_finite(self, {"g_loss": g_loss}, ("g_loss",))
             g_optimizer.zero_grad(set_to_none=True)
             self.manual_backward(g_loss)
             g_optimizer.step()
@@ -159,6 +164,12 @@ class GANModule(L.LightningModule):
     def unpack(self, batch):
         x, labels = batch
         return x, (labels if self.hparams.num_classes > 0 else None)
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
+        """Lightning's loader, after checking the file is readable and is a GANModule checkpoint."""
+        hub.check_checkpoint_kind(checkpoint_path, "zoo.GANModule")
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):
         hp = self.hparams

@@ -18,9 +18,11 @@ from torch.distributions import Distribution, kl_divergence
 from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
+from zoo import hub
 from zoo.distributions import BernoulliLikelihood, diagonal_gaussian, gaussian_prior
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.modules.guards import check_finite
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -165,6 +167,7 @@ class VAEModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, logs, _, _ = self.step(batch)
+        check_finite(self, logs, ("reconstruction", "kl", "loss"))
         self.train_logs.update(self, logs, len(batch[0]))
         return loss
 
@@ -219,6 +222,12 @@ class VAEModule(L.LightningModule):
     def predict_step(self, batch, batch_idx):
         x, labels = self.unpack(batch)
         return self.reconstruct(x, labels)
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
+        """Lightning's loader, after checking the file is readable and is a VAEModule checkpoint."""
+        hub.check_checkpoint_kind(checkpoint_path, "zoo.VAEModule")
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):
         optimizer = build(self.hparams.optimizer, self.parameters())

@@ -1,0 +1,164 @@
+"""Faults and bad input: each a clear error, nothing overwritten; SIGTERM saves; bf16 on CPU trains."""
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+
+from tests.conftest import REPO
+from zoo import GANModule, VAEModule, hub
+from zoo.cli import main
+from zoo.data import Digits, ToyMixture
+from zoo.nets import MLPDecoder, MLPEncoder
+
+
+class PoisonAt(L.Callback):
+    """Sets one weight of `net` to NaN just before global step `step`."""
+
+    def __init__(self, step: int, net: str):
+        self.step, self.net = step, net
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == self.step:
+            with torch.no_grad():
+                next(getattr(pl_module, self.net).parameters()).view(-1)[0] = float("nan")
+
+
+def train_until_nan(module, data, net: str, tmp_path):
+    checkpoints = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_last=True)
+    trainer = L.Trainer(max_steps=20, callbacks=[checkpoints, PoisonAt(4, net)], logger=False,
+                        enable_progress_bar=False, limit_val_batches=0, default_root_dir=tmp_path)
+    with pytest.raises(FloatingPointError) as error:
+        trainer.fit(module, data)
+    last = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    return str(error.value), last
+
+
+def test_a_nan_in_the_vae_stops_training_naming_step_and_term_and_keeps_the_last_checkpoint(tmp_path):
+    vae = VAEModule(partial(MLPEncoder, hidden=[16]), partial(MLPDecoder, hidden=[16]), latent_dim=2)
+    message, last = train_until_nan(vae, Digits(batch_size=32), "decoder", tmp_path)
+    assert re.search(r"VAEModule: non-finite reconstruction = nan.* at global step 4", message)
+    assert "kl =" not in message  # the encoder is fine: only the decoder's term is named
+    assert last["global_step"] == 4
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
+
+
+def test_a_nan_in_the_discriminator_stops_the_gan_naming_the_d_loss(tmp_path):
+    gan = GANModule(partial(MLPDecoder, hidden=[16]), partial(MLPEncoder, hidden=[16]), image_shape=(2,),
+                    latent_dim=2, output_activation="identity")
+    message, last = train_until_nan(gan, ToyMixture("ring", num_train=2000, batch_size=100), "discriminator",
+                                    tmp_path)
+    assert re.search(r"GANModule: non-finite d_loss = nan.* at global step 4", message)
+    assert all(torch.isfinite(v.float()).all() for v in last["state_dict"].values())
+
+
+@pytest.fixture(scope="module")
+def vae_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vae")
+    fit = main(["fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--trainer.default_root_dir",
+                str(folder), "--trainer.max_steps", "2", "--trainer.limit_val_batches", "1",
+                "--trainer.logger", "false"])
+    return fit.trainer.checkpoint_callback.last_model_path
+
+
+def test_a_truncated_checkpoint_is_reported_as_such(vae_checkpoint, tmp_path):
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(open(vae_checkpoint, "rb").read()[:5000])
+    with pytest.raises(hub.WeightsError, match="truncated or corrupted"):
+        VAEModule.load_from_checkpoint(broken, weights_only=True)
+    with pytest.raises(hub.WeightsError, match="truncated or corrupted"):
+        main(["test", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--ckpt_path", str(broken)])
+
+
+def test_a_checkpoint_of_the_other_module_kind_is_refused(vae_checkpoint):
+    with pytest.raises(hub.WeightsError, match="is a zoo.VAEModule checkpoint, not a zoo.GANModule one"):
+        GANModule.load_from_checkpoint(vae_checkpoint, weights_only=True)
+    with pytest.raises(hub.WeightsError, match="is a zoo.VAEModule checkpoint"):
+        main(["test", "--config", str(REPO / "configs/gan/dcgan_mnist.yaml"), "--ckpt_path", vae_checkpoint])
+
+
+def test_a_checkpoint_with_pickled_code_is_not_unpickled(tmp_path):
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {"x": print}}, evil)
+    with pytest.raises(hub.WeightsError, match="not unpickled"):
+        VAEModule.load_from_checkpoint(evil)
+
+
+def test_a_conditional_model_without_labels_says_so():
+    cvae = VAEModule(MLPEncoder, MLPDecoder, num_classes=10, latent_dim=4)
+    with pytest.raises(ValueError, match=r"class-conditional \(num_classes=10\): pass labels"):
+        cvae.sample(3)
+    cgan = GANModule(MLPDecoder, MLPEncoder, num_classes=10, latent_dim=4)
+    with pytest.raises(ValueError, match=r"class-conditional \(num_classes=10\): pass labels"):
+        cgan.sample(3)
+
+
+@pytest.mark.parametrize("module, kwargs, message", [
+    (VAEModule, {"beta": -1.0}, "beta must be >= 0, got -1.0"),
+    (VAEModule, {"num_samples": 0}, r"num_samples \(k\) must be >= 1, got 0"),
+    (VAEModule, {"test_num_samples": 0}, r"test_num_samples \(k\) must be >= 1, got 0"),
+    (GANModule, {"n_critic": 0}, "n_critic must be >= 1, got 0"),
+    (GANModule, {"ema_decay": 1.5}, r"ema_decay must lie in \(0, 1\), got 1.5"),
+])
+def test_out_of_range_hyperparameters_are_named(module, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        module(**kwargs)
+
+
+def test_every_torch_load_in_the_project_is_weights_only():
+    calls = []
+    for path in [*REPO.glob("zoo/**/*.py"), *REPO.glob("benchmarks/*.py"), REPO / "hubconf.py"]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if "torch.load(" in line:
+                calls.append((path.name, number, "weights_only=True" in line))
+    assert calls and all(ok for *_, ok in calls), calls
+
+
+def test_sigterm_during_training_writes_a_checkpoint_at_that_step(tmp_path):
+    command = [sys.executable, "-m", "zoo", "fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"),
+               "--data.batch_size", "1", "--trainer.max_epochs", "1", "--trainer.logger", "false",
+               "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:  # wait until training has started
+        if "Modules in eval mode" in line or "Total params" in line:
+            break
+    time.sleep(4)
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=120)[0]
+    last = list(tmp_path.rglob("last.ckpt"))
+    assert len(last) == 1, output[-2000:]
+    checkpoint = torch.load(last[0], weights_only=True)
+    assert 0 < checkpoint["global_step"] < 1300  # mid-epoch: only the SIGTERM could have written it
+    assert f"saved {last[0]}" in output.replace("\n", "")
+
+
+class FirstEpochMetrics(L.Callback):
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == 1:  # epoch 0's logs are in by now
+            self.metrics = {k: v.clone() for k, v in trainer.callback_metrics.items()}
+
+
+@pytest.mark.parametrize("recipe", ["configs/vae/mlp_digits.yaml", "configs/gan/gan_mlp_mnist.yaml"])
+def test_bf16_mixed_precision_on_cpu_trains_with_finite_falling_losses(recipe, tmp_path, mnist_root):
+    data = ["--data.root", str(mnist_root), "--data.val_size", "56"] if "mnist" in recipe else []
+    fit = main(["fit", "--config", str(REPO / recipe), *data, "--trainer.precision", "bf16-mixed",
+                "--trainer.max_epochs", "4", "--trainer.limit_val_batches", "1", "--trainer.logger", "false",
+                "--trainer.default_root_dir", str(tmp_path), "--seed_everything", "0",
+                "--trainer.callbacks+=tests.test_faults.FirstEpochMetrics"])
+    first = next(c for c in fit.trainer.callbacks if isinstance(c, FirstEpochMetrics))
+    assert fit.trainer.precision == "bf16-mixed"
+    last = fit.trainer.callback_metrics
+    if "vae" in recipe:
+        assert torch.isfinite(last["train/loss_epoch"]) and last["train/loss_epoch"] < first.metrics["train/loss_epoch"]
+    else:
+        assert torch.isfinite(last["train/d_loss_epoch"]) and torch.isfinite(last["train/g_loss_epoch"])
+        assert first.metrics["train/d_loss_epoch"] < 2 * math.log(2)  # D beats chance (log 4) from the start
