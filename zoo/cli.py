@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 import yaml
 from lightning.pytorch.cli import LightningCLI
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info
 
 from zoo import hub
 from zoo.loggers import wandb_logger
@@ -80,8 +80,13 @@ class ZooCLI(LightningCLI):
             model = {"class_path": self.config[subcommand].model.class_path, "init_args": overrides}
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
 
-    @rank_zero_only
     def after_test(self) -> None:
+        trainer = self.trainer
+        path = Path(trainer.log_dir or trainer.default_root_dir) / "test_results.json"  # collective: every rank
+        if trainer.is_global_zero:
+            self.write_report(path)
+
+    def write_report(self, path: Path) -> None:
         trainer = self.trainer
         metrics = {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")}
         protocols = {type(callback).__name__: callback.protocol for callback in trainer.callbacks
@@ -92,7 +97,6 @@ class ZooCLI(LightningCLI):
         report = {"configs": [str(c) for c in config.get("config") or []], "ckpt_path": config.get("ckpt_path"),
                   "metrics": metrics, "protocols": protocols,
                   "versions": {"torch": torch.__version__}}
-        path = Path(trainer.log_dir or trainer.default_root_dir) / "test_results.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=1, default=str) + "\n")
         rank_zero_info(f"wrote {path}")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
 
@@ -67,10 +67,20 @@ class ImageGrids(L.Callback):
         return torch.arange(n, device=device) % num_classes if num_classes else None
 
 
+def run_dir(trainer: L.Trainer) -> Path:
+    """`trainer.log_dir` without its broadcast: a collective call, which would hang in rank-zero-only code."""
+    if trainer.loggers:
+        logger = trainer.loggers[0]
+        folder = logger.log_dir if isinstance(logger, (TensorBoardLogger, CSVLogger)) else logger.save_dir
+        if folder:
+            return Path(folder)
+    return Path(trainer.default_root_dir)
+
+
 def publish_image(trainer: L.Trainer, name: str, image: torch.Tensor, caption: str) -> None:
     """Save `image` (C, H, W in [0, 1]) as `<run dir>/images/<name>_epoch=NNN.png` and send it to every
     logger that takes images: those with `log_image` (W&B) and TensorBoard."""
-    folder = Path(trainer.log_dir or trainer.default_root_dir) / "images"
+    folder = run_dir(trainer) / "images"
     folder.mkdir(parents=True, exist_ok=True)
     save_image(image, folder / f"{name}_epoch={trainer.current_epoch:03d}.png")
     for logger in trainer.loggers:

@@ -11,13 +11,14 @@ Lightning's `global_step` counts optimizer steps of both players, so schedules a
 generator-iteration counter instead, a buffer saved with the weights.
 """
 
+from functools import partial
 from typing import Callable, Literal
 
 import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from zoo import hub
 from zoo.factories import build, keep_factories_as_configs
@@ -64,7 +65,7 @@ class GANModule(L.LightningModule):
         self.discriminator = build(discriminator, packed_shape, 1, num_classes)
         self.generator_ema = None
         if ema_decay is not None:
-            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
+            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=partial(ema_update, ema_decay),
                                                use_buffers=True)
             self.generator_ema.requires_grad_(False)
         self.train_logs = TrainLogs()
@@ -149,10 +150,10 @@ class GANModule(L.LightningModule):
         return g_loss.detach()
 
     def validation_step(self, batch, batch_idx):
-        self.log("val/d_loss", self.held_out_d_loss(batch), batch_size=len(batch[0]))
+        self.log("val/d_loss", self.held_out_d_loss(batch), batch_size=len(batch[0]), sync_dist=True)
 
     def test_step(self, batch, batch_idx):
-        self.log("test/d_loss", self.held_out_d_loss(batch), batch_size=len(batch[0]))
+        self.log("test/d_loss", self.held_out_d_loss(batch), batch_size=len(batch[0]), sync_dist=True)
 
     def held_out_d_loss(self, batch) -> torch.Tensor:
         real, labels = self.unpack(batch)
@@ -179,6 +180,17 @@ class GANModule(L.LightningModule):
             return [d_optimizer, g_optimizer]
         schedulers = [build(hp.lr_scheduler, opt) for opt in (d_optimizer, g_optimizer)]
         return [d_optimizer, g_optimizer], schedulers
+
+
+@torch.no_grad()
+def ema_update(decay: float, ema_params: list, current_params: list, _num_averaged) -> None:
+    """AveragedModel's multi_avg_fn for an EMA, as torch's `get_ema_multi_avg_fn` computes it, but picklable
+    (DDP's spawn start method pickles the module)."""
+    if torch.is_floating_point(ema_params[0]) or torch.is_complex(ema_params[0]):
+        torch._foreach_lerp_(ema_params, current_params, 1 - decay)
+    else:
+        for ema, current in zip(ema_params, current_params, strict=True):
+            ema.copy_(ema * decay + current * (1 - decay))
 
 
 def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,

@@ -179,8 +179,9 @@ class VAEModule(L.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         _, logs, mean, kl_per_dim = self.step(batch)
-        self.log_dict({f"val/{k}": v for k, v in logs.items() if k != "elbo"}, batch_size=len(batch[0]))
-        self.log("val/elbo", logs["elbo"], prog_bar=True, batch_size=len(batch[0]))
+        self.log_dict({f"val/{k}": v for k, v in logs.items() if k != "elbo"}, batch_size=len(batch[0]),
+                      sync_dist=True)
+        self.log("val/elbo", logs["elbo"], prog_bar=True, batch_size=len(batch[0]), sync_dist=True)
         sums = torch.stack([mean.sum(0), (mean**2).sum(0), kl_per_dim.sum(0)])  # (3, L)
         count = torch.tensor(len(mean), device=mean.device, dtype=mean.dtype)
         self._val_sums = (sums, count) if self._val_sums is None else (
@@ -208,7 +209,7 @@ class VAEModule(L.LightningModule):
         n = len(x)
         self.log_dict({"test/elbo": logs["elbo"], "test/reconstruction": logs["reconstruction"],
                        "test/kl": logs["kl"], "test/nll": nll.mean(),
-                       "test/bits_per_dim": bits_per_dim(nll, x[0].numel()).mean()}, batch_size=n)
+                       "test/bits_per_dim": bits_per_dim(nll, x[0].numel()).mean()}, batch_size=n, sync_dist=True)
         self.log_dict({"test/mse": self.test_mse, "test/psnr": self.test_psnr, "test/ssim": self.test_ssim},
                       batch_size=n)
 
