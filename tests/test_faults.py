@@ -162,3 +162,24 @@ def test_bf16_mixed_precision_on_cpu_trains_with_finite_falling_losses(recipe, t
     else:
         assert torch.isfinite(last["train/d_loss_epoch"]) and torch.isfinite(last["train/g_loss_epoch"])
         assert first.metrics["train/d_loss_epoch"] < 2 * math.log(2)  # D beats chance (log 4) from the start
+
+
+def final_weights(fit) -> dict:
+    return {k: v.clone() for k, v in fit.model.state_dict().items()}
+
+
+@pytest.mark.parametrize("recipe", ["configs/vae/mlp_digits.yaml", "configs/gan/wgan_gp_mnist.yaml"])
+def test_a_run_resumed_from_its_last_checkpoint_ends_with_the_same_weights(recipe, tmp_path, mnist_root):
+    data = ["--data.root", str(mnist_root), "--data.val_size", "56"] if "mnist" in recipe else []
+    common = ["--config", str(REPO / recipe), *data, "--trainer.limit_train_batches", "4",
+              "--trainer.limit_val_batches", "1", "--trainer.logger", "false", "--seed_everything", "0",
+              "--trainer.deterministic", "true"]
+    straight = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "a")])
+    stopped = main(["fit", *common, "--trainer.max_epochs", "2", "--trainer.default_root_dir", str(tmp_path / "b")])
+    last = stopped.trainer.checkpoint_callback.last_model_path
+    resumed = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "b"),
+                    "--ckpt_path", last])
+    expected, got = final_weights(straight), final_weights(resumed)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0, msg=name)

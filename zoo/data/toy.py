@@ -15,6 +15,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from zoo.data.shuffle import ResumableShuffle
 from zoo.distributions import gaussian_mixture_log_prob
 
 ToyKind = Literal["ring", "grid", "bimodal"]
@@ -33,7 +34,7 @@ def mixture(kind: ToyKind) -> tuple[torch.Tensor, float]:
     raise ValueError(f"unknown toy data {kind!r}: choose ring, grid or bimodal")
 
 
-class ToyMixture(L.LightningDataModule):
+class ToyMixture(ResumableShuffle, L.LightningDataModule):
     def __init__(self, kind: ToyKind = "ring", num_train: int = 100_000, num_val: int = 2_500,
                  batch_size: int = 500, seed: int = 0):
         super().__init__()
@@ -57,7 +58,8 @@ class ToyMixture(L.LightningDataModule):
         self.val_set = TensorDataset(*self.sample(self.num_val, generator))
 
     def train_dataloader(self):
-        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True)
+        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True,
+                          generator=self.shuffle_generator)
 
     def val_dataloader(self):
         return DataLoader(self.val_set, batch_size=self.batch_size)

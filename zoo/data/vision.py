@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
 from torchvision import datasets, transforms
 
+from zoo.data.shuffle import ResumableShuffle
+
 Binarize = Literal["none", "dynamic", "static"]
 
 
@@ -37,7 +39,7 @@ def whole_batch(batch):
     return batch
 
 
-class VisionDataModule(L.LightningDataModule):
+class VisionDataModule(ResumableShuffle, L.LightningDataModule):
     dims: tuple[int, int, int]
     num_classes: int = 10
     in_memory: bool = True  # splits are (uint8 images, labels) tensors
@@ -152,7 +154,8 @@ class VisionDataModule(L.LightningDataModule):
     def loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
-                          collate_fn=whole_batch if self.in_memory else None)
+                          collate_fn=whole_batch if self.in_memory else None,
+                          generator=self.shuffle_generator if shuffle else None)
 
     def train_dataloader(self):
         return self.loader(self.train_set, shuffle=True)
