@@ -15,7 +15,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
+from torchmetrics.image.fid import FrechetInceptionDistance  # the submodules: torch-fidelity is only
+from torchmetrics.image.inception import InceptionScore  # needed for Inception features, which
+from torchmetrics.image.kid import KernelInceptionDistance  # zoo.metrics.extractors imports itself
 
 REAL_STATES = ("real_features_sum", "real_features_cov_sum", "real_features_num_samples")
 
