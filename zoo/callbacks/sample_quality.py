@@ -56,6 +56,7 @@ class SampleQuality(L.Callback):
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.quality: ImageQuality | None = None
         self.real_key: str | None = None
+        self.real_request: tuple | None = None  # (data module, split, num_real) the real side was built for
         self.protocol: dict = {}
 
     # --- when ------------------------------------------------------------------------------------
@@ -115,17 +116,13 @@ class SampleQuality(L.Callback):
             self.quality = ImageQuality(build_extractor(name, self.weights_path), kid=self.kid,
                                         inception_score=self.inception_score, seed=self.seed)
         quality = self.quality.to(device)
+        request = (id(data), split, num_real)
+        if request == self.real_request:  # the real side is in place: no reloading, no re-hashing
+            return quality
         real = data.reference_images(split)
         count = len(real) if num_real is None else min(num_real, len(real))
         key = self.cache_key(data, split, real, count, quality.extractor.protocol)
-        if key == self.real_key:
-            return quality
-        quality.fid.reset()  # a different real side: start afresh
-        quality.fid.real_features_sum.zero_()
-        quality.fid.real_features_cov_sum.zero_()
-        quality.fid.real_features_num_samples.zero_()
-        if quality.kid is not None:
-            quality.kid.real_features = []
+        quality.reset_real()
         if rank != 0:
             quality.hold_no_real()
         else:
@@ -136,7 +133,7 @@ class SampleQuality(L.Callback):
                     images = images.float() / 255 if images.dtype == torch.uint8 else images.float()
                     quality.update(images.clamp(0, 1), real=True)
                 quality.save_real(path, {"key": key, **quality.extractor.protocol, "count": count})
-        self.real_key = key
+        self.real_key, self.real_request = key, request
         return quality
 
     @staticmethod

@@ -14,7 +14,7 @@ from typing import Literal
 import lightning as L
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_split
 from torchvision import datasets, transforms
 
 from zoo.data.shuffle import ResumableShuffle
@@ -103,10 +103,7 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         if self.in_memory:
             train, test = self.to_tensors(train, fixed_binarization=self.binarize == "static"), \
                 self.to_tensors(test, fixed_binarization=self.binarize != "none")
-        if not 0 <= self.val_size < len(train):
-            raise ValueError(f"val_size={self.val_size} must be below the {len(train)} training images")
-        split = torch.Generator().manual_seed(self.seed)
-        self.train_set, self.val_set = random_split(train, [len(train) - self.val_size, self.val_size], split)
+        self.train_set, self.val_set = self.split_train_val(train)
         if self.in_memory and self.binarize == "dynamic":  # validation images are binarised once
             images, labels = train.tensors
             idx = torch.as_tensor(self.val_set.indices)
@@ -123,13 +120,19 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
             data = self.to_tensors(data, fixed_binarization=False)
         if split == "test":
             return data
-        split_seed = torch.Generator().manual_seed(self.seed)  # the same split as setup()
-        train, val = random_split(data, [len(data) - self.val_size, self.val_size], split_seed)
+        train, val = self.split_train_val(data)
         chosen = val if split == "val" else train
         if self.in_memory:
             index = torch.as_tensor(chosen.indices)
             return InMemoryImages(data.tensors[0][index], data.tensors[1][index])
         return chosen
+
+    def split_train_val(self, train: Dataset) -> list[Subset]:
+        """The training split's (train, val) subsets, the same for every call with the same seed."""
+        if not 0 <= self.val_size < len(train):
+            raise ValueError(f"val_size={self.val_size} must be below the {len(train)} training images")
+        generator = torch.Generator().manual_seed(self.seed)
+        return random_split(train, [len(train) - self.val_size, self.val_size], generator)
 
     def to_tensors(self, data, fixed_binarization: bool) -> TensorDataset:
         images, labels = data if isinstance(data, tuple) else (data.data, data.targets)

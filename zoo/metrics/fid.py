@@ -93,6 +93,14 @@ class ImageQuality(nn.Module):
             return int(counts)
         return count
 
+    def reset_real(self) -> None:
+        """Forget the real side too (torchmetrics' `reset` keeps it: `reset_real_features=False`)."""
+        self.reset_generated()
+        for name in REAL_STATES:
+            getattr(self.fid, name).zero_()
+        if self.kid is not None:
+            self.kid.real_features = []
+
     def hold_no_real(self) -> None:
         """Leave the real side empty here (ranks other than 0), keeping one tensor per list state so
         every rank makes the same collective calls when the states are gathered."""
