@@ -168,18 +168,87 @@ def final_weights(fit) -> dict:
     return {k: v.clone() for k, v in fit.model.state_dict().items()}
 
 
+class SigtermAt(L.Callback):
+    """Sends this process SIGTERM, as a cluster's scheduler would, before the training batch `batch_idx` of `epoch`."""
+
+    def __init__(self, epoch: int, batch_idx: int):
+        self.epoch, self.batch_idx = epoch, batch_idx
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch_idx):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+class SigkillAt(SigtermAt):
+    """Kills this process outright (SIGKILL: no handler runs, nothing is saved) before a training batch."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch_idx):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def resume_args(recipe: str, mnist_root) -> list[str]:
+    """The recipe, with every piece of state a resume must restore: the KL warm-up position (VAE); the EMA weights,
+    both schedulers and the generator-iteration counter (GAN); the data order and the random generators (both)."""
+    if "mnist" in recipe:
+        extra = ["--data.root", str(mnist_root), "--data.val_size", "56", "--model.ema_decay", "0.9",
+                 "--model.lr_scheduler.class_path", "torch.optim.lr_scheduler.ExponentialLR",
+                 "--model.lr_scheduler.init_args.gamma", "0.8"]
+    else:
+        extra = ["--model.kl_warmup_steps", "10"]
+    return ["--config", str(REPO / recipe), *extra, "--trainer.limit_train_batches", "4",
+            "--trainer.limit_val_batches", "1", "--trainer.logger", "false", "--seed_everything", "0",
+            "--trainer.deterministic", "true"]
+
+
 @pytest.mark.parametrize("recipe", ["configs/vae/mlp_digits.yaml", "configs/gan/wgan_gp_mnist.yaml"])
-def test_a_run_resumed_from_its_last_checkpoint_ends_with_the_same_weights(recipe, tmp_path, mnist_root):
-    data = ["--data.root", str(mnist_root), "--data.val_size", "56"] if "mnist" in recipe else []
-    common = ["--config", str(REPO / recipe), *data, "--trainer.limit_train_batches", "4",
-              "--trainer.limit_val_batches", "1", "--trainer.logger", "false", "--seed_everything", "0",
-              "--trainer.deterministic", "true"]
+@pytest.mark.parametrize("stop", ["epoch_end", "sigterm_mid_epoch"])
+def test_a_run_resumed_from_its_last_checkpoint_ends_with_the_same_weights(recipe, stop, tmp_path, mnist_root):
+    common = resume_args(recipe, mnist_root)
     straight = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "a")])
-    stopped = main(["fit", *common, "--trainer.max_epochs", "2", "--trainer.default_root_dir", str(tmp_path / "b")])
-    last = stopped.trainer.checkpoint_callback.last_model_path
+    if stop == "epoch_end":
+        main(["fit", *common, "--trainer.max_epochs", "2", "--trainer.default_root_dir", str(tmp_path / "b")])
+    else:
+        with pytest.raises(SystemExit):
+            main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "b"),
+                  "--trainer.callbacks+=tests.test_faults.SigtermAt",
+                  "--trainer.callbacks.epoch", "1", "--trainer.callbacks.batch_idx", "2"])
+    last = next((tmp_path / "b").rglob("last.ckpt"))
+    checkpoint = torch.load(last, weights_only=True)
+    data_state = next(v for k, v in checkpoint.items() if isinstance(v, dict) and "shuffle_generator" in v)
+    if "gan" in recipe:
+        assert len(checkpoint["lr_schedulers"]) == 2 and checkpoint["state_dict"]["generator_iterations"] > 0
+        assert any(k.startswith("generator_ema.") for k in checkpoint["state_dict"])
+    if stop == "epoch_end":
+        assert checkpoint["epoch"] == 1 and "unfinished_epoch" not in data_state
+    else:  # the signal came before batch 2 of epoch 1; Lightning finishes that batch, then stops
+        assert checkpoint["epoch"] == 1 and data_state["unfinished_epoch"]["batches_done"] == 3
     resumed = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "b"),
-                    "--ckpt_path", last])
+                    "--ckpt_path", str(last)])
     expected, got = final_weights(straight), final_weights(resumed)
     assert expected.keys() == got.keys()
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0, msg=name)
+
+
+def test_a_run_killed_with_sigkill_resumes_from_its_last_step_checkpoint_to_the_same_weights(tmp_path, mnist_root):
+    common = resume_args("configs/vae/mlp_digits.yaml", mnist_root)
+    straight = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "a")])
+    killed = subprocess.run(
+        [sys.executable, "-m", "zoo", "fit", *common, "--trainer.max_epochs", "3",
+         "--trainer.default_root_dir", str(tmp_path / "b"), "--trainer.enable_progress_bar", "false",
+         "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
+         "--trainer.callbacks.dirpath", str(tmp_path / "steps"), "--trainer.callbacks.every_n_train_steps", "3",
+         "--trainer.callbacks.save_last", "true",
+         "--trainer.callbacks+=tests.test_faults.SigkillAt", "--trainer.callbacks.epoch", "1",
+         "--trainer.callbacks.batch_idx", "3"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    last = tmp_path / "steps" / "last.ckpt"  # step 6: epoch 1 after two of its four batches
+    checkpoint = torch.load(last, weights_only=True)
+    assert (checkpoint["epoch"], checkpoint["global_step"]) == (1, 6)
+    resumed = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "b"),
+                    "--ckpt_path", str(last)])
+    expected, got = final_weights(straight), final_weights(resumed)
     for name in expected:
         torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0, msg=name)

@@ -58,8 +58,8 @@ class ToyMixture(ResumableShuffle, L.LightningDataModule):
         self.val_set = TensorDataset(*self.sample(self.num_val, generator))
 
     def train_dataloader(self):
-        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True,
-                          generator=self.shuffle_generator)
+        return DataLoader(self.train_set, batch_size=self.batch_size, sampler=self.training_sampler(self.train_set),
+                          drop_last=True, generator=self.shuffle_generator)
 
     def val_dataloader(self):
         return DataLoader(self.val_set, batch_size=self.batch_size)

@@ -155,7 +155,8 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         return x, labels
 
     def loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
+        return DataLoader(dataset, batch_size=self.batch_size, num_workers=self.num_workers,
+                          sampler=self.training_sampler(dataset) if shuffle else None,
                           persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
                           collate_fn=whole_batch if self.in_memory else None,
                           generator=self.shuffle_generator if shuffle else None)
