@@ -5,6 +5,7 @@ import torch
 from torchvision import datasets
 
 from zoo.data import CIFAR10, MNIST, DataNotFoundError, Digits, FashionMNIST, ImageFolder
+from zoo.data.shuffle import ResumableRandomSampler
 
 
 def batches(datamodule, loader, training: bool):
@@ -104,3 +105,14 @@ def test_bad_options_are_refused(folder_root):
         MNIST(binarize="sometimes")
     with pytest.raises(ValueError, match="does not support binarize"):
         ImageFolder(root=str(folder_root[32]), binarize="dynamic")
+
+
+def test_the_training_sampler_replays_an_epochs_order_from_where_it_stopped():
+    sampler = ResumableRandomSampler(range(50), torch.Generator().manual_seed(3))
+    first_epoch = list(sampler)
+    second_epoch = list(sampler)
+    order_from = sampler.order_from
+    assert sorted(second_epoch) == list(range(50)) and second_epoch != first_epoch
+    sampler.replay_from(order_from, skip=20)
+    assert list(sampler) == second_epoch[20:]
+    assert list(sampler) != second_epoch  # the replay is used once; the next epoch draws a new order
