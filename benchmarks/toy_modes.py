@@ -4,7 +4,9 @@ Trains `configs/gan/toy_ring.yaml` and `configs/gan/toy_grid.yaml` with several 
 final generator on 2500 samples: modes captured, share of high-quality samples (within 3 std of a mode)
 and the reverse KL of the high-quality mode histogram against uniform. Prints the means beside PacGAN's.
 
-    python benchmarks/toy_modes.py [--seeds 0 1 2] [--recipes ring grid]
+    python benchmarks/toy_modes.py [--seeds 0 1 2] [--recipes ring grid] [-- --model.r1_gamma 0.1 ...]
+
+Arguments after `--` go to `lightning fit` unchanged, to try a variant of the recipes.
 """
 
 import argparse
@@ -23,10 +25,11 @@ PACGAN_TABLE_1 = {  # 10 trials each: modes, high-quality %, reverse KL
 }
 
 
-def run(kind: str, seed: int, folder: str) -> dict:
+def run(kind: str, seed: int, folder: str, overrides: list[str]) -> dict:
     start = time.perf_counter()
     fit = cli(["fit", "--config", f"configs/gan/toy_{kind}.yaml", "--seed_everything", str(seed),
-               "--trainer.default_root_dir", f"{folder}/{kind}_seed{seed}", "--trainer.enable_progress_bar", "false"])
+               "--trainer.default_root_dir", f"{folder}/{kind}_seed{seed}", "--trainer.enable_progress_bar", "false",
+               *overrides])
     seconds = time.perf_counter() - start
     torch.manual_seed(10_000 + seed)
     samples = fit.model.eval().sample(2500).cpu()
@@ -40,10 +43,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--recipes", nargs="+", default=["ring", "grid"])
     parser.add_argument("--folder", default="runs/benchmark_toy")
-    args = parser.parse_args()
-    results = [run(kind, seed, args.folder) for kind in args.recipes for seed in args.seeds]
+    args, overrides = parser.parse_known_args()
+    overrides = [arg for arg in overrides if arg != "--"]
+    results = [run(kind, seed, args.folder, overrides) for kind in args.recipes for seed in args.seeds]
     print(json.dumps(results, indent=1))
-    print(f"\n| data | model | modes | high quality % | reverse KL | max train s |  (seeds {args.seeds})")
+    print(f"\n| data | model | modes | high quality % | reverse KL | max train s |  (seeds {args.seeds})",
+          " ".join(overrides))
     print("|---|---|---|---|---|---|")
     for kind in args.recipes:
         for name, (modes, hq, rkl) in PACGAN_TABLE_1[kind].items():
