@@ -8,6 +8,7 @@ draws the same order and skips those batches without loading them.
 """
 
 import itertools
+import warnings
 
 import torch
 from torch.utils.data import RandomSampler
@@ -51,6 +52,8 @@ class ResumableShuffle:
             self._training_sampler.replay_from(self._resume_epoch["order_from"],
                                                self._resume_epoch["batches_done"] * self.batch_size)
             self._resume_epoch = None
+            if self.trainer is not None and self.trainer.world_size == 1:  # under DDP the warning holds
+                warnings.filterwarnings("ignore", "You're resuming from a checkpoint that ended before the epoch")
         return self._training_sampler
 
     def batches_done_this_epoch(self) -> int:
