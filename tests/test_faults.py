@@ -165,8 +165,12 @@ def test_bf16_mixed_precision_on_cpu_trains_with_finite_falling_losses(recipe, t
         assert first.metrics["train/d_loss_epoch"] < 2 * math.log(2)  # D beats chance (log 4) from the start
 
 
-def final_weights(fit) -> dict:
-    return {k: v.clone() for k, v in fit.model.state_dict().items()}
+def assert_same_weights(got, expected) -> None:
+    """Bit for bit: the same parameters and buffers (EMA weights, counters) at the end of both runs."""
+    got, expected = got.model.state_dict(), expected.model.state_dict()
+    assert got.keys() == expected.keys()
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0, msg=name)
 
 
 class SigtermAt(L.Callback):
@@ -175,17 +179,17 @@ class SigtermAt(L.Callback):
     def __init__(self, epoch: int, batch_idx: int):
         self.epoch, self.batch_idx = epoch, batch_idx
 
+    signal_number = signal.SIGTERM
+
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch_idx):
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), self.signal_number)
 
 
 class SigkillAt(SigtermAt):
     """Kills this process outright (SIGKILL: no handler runs, nothing is saved) before a training batch."""
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch_idx):
-            os.kill(os.getpid(), signal.SIGKILL)
+    signal_number = signal.SIGKILL
 
 
 def resume_args(recipe: str, mnist_root) -> list[str]:
@@ -229,10 +233,7 @@ def test_a_run_resumed_from_its_last_checkpoint_ends_with_the_same_weights(recip
         resumed = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "b"),
                         "--ckpt_path", str(last)])
     assert not [w for w in caught if "not resumable" in str(w.message)]  # Lightning's mid-epoch warning is moot
-    expected, got = final_weights(straight), final_weights(resumed)
-    assert expected.keys() == got.keys()
-    for name in expected:
-        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0, msg=name)
+    assert_same_weights(resumed, straight)
 
 
 def test_a_run_killed_with_sigkill_resumes_from_its_last_step_checkpoint_to_the_same_weights(tmp_path, mnist_root):
@@ -253,6 +254,4 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_step_checkpoint_to_the_
     assert (checkpoint["epoch"], checkpoint["global_step"]) == (1, 6)
     resumed = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "b"),
                     "--ckpt_path", str(last)])
-    expected, got = final_weights(straight), final_weights(resumed)
-    for name in expected:
-        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0, msg=name)
+    assert_same_weights(resumed, straight)
