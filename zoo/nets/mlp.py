@@ -9,12 +9,14 @@ from zoo.nets.conditioning import append_one_hot
 from zoo.nets.spectral import apply_spectral_norm
 
 
-def mlp(sizes: list[int], activation: str) -> nn.Sequential:
-    """Linear layers with `torch.nn.<activation>` between them, none after the last."""
+def mlp(sizes: list[int], activation: str, batch_norm: bool = False) -> nn.Sequential:
+    """Linear layers with `torch.nn.<activation>` between them (after batch norm, if asked), none after the last."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(n_out))
             layers.append(getattr(nn, activation)())
     return nn.Sequential(*layers)
 
@@ -51,10 +53,11 @@ class MLPDecoder(nn.Module):
         num_classes: int = 0,
         hidden: list[int] = [512, 512],  # noqa: B006 (read only)
         activation: str = "ReLU",  # a torch.nn class name
+        batch_norm: bool = False,
     ):
         super().__init__()
         self.image_shape, self.num_classes = tuple(image_shape), num_classes
-        self.net = mlp([latent_dim + num_classes, *hidden, math.prod(image_shape)], activation)
+        self.net = mlp([latent_dim + num_classes, *hidden, math.prod(image_shape)], activation, batch_norm)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(append_one_hot(z, labels, self.num_classes)).view(-1, *self.image_shape)
