@@ -1,5 +1,6 @@
 """GANModule mechanics: alternating steps, counters, objectives, EMA, conditioning, checkpoints."""
 
+import copy
 from functools import partial
 
 import lightning as L
@@ -128,3 +129,23 @@ def test_latent_categories_feed_the_generator_a_random_category():
     fit(gan, steps=4)
     with pytest.raises(ValueError, match="latent_categories"):
         toy_gan(latent_categories=3, num_classes=2)
+
+
+def test_the_ema_generator_samples_with_batch_norm_statistics_of_its_own_weights():
+    gan = GANModule(partial(ConvDecoder, base_channels=8), partial(ConvEncoder, base_channels=8), latent_dim=8,
+                    ema_decay=0.5)
+    with torch.no_grad():
+        for _ in range(4):  # running statistics of the trained generator
+            gan.generator(torch.randn(64, 8))
+        for parameter in gan.generator.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))
+        gan.generator_ema.update_parameters(gan.generator)  # EMA weights: neither the old nor the new ones
+    z = torch.randn(4096, 8)
+    expected = torch.sigmoid(copy.deepcopy(gan.generator_ema.module).train()(z))  # its own batch statistics
+    gan.eval()  # as in `lightning test`: running statistics
+    rng = torch.get_rng_state()
+    got = gan.sample(len(z), z=z)
+    assert torch.equal(torch.get_rng_state(), rng)  # the statistics' noise has a seed of its own
+    assert (got - expected).abs().max() < 0.05
+    gan.generator_ema.update_parameters(gan.generator)  # weights moved: the statistics follow
+    assert (gan.sample(len(z), z=z) - got).abs().max() > 0.05

@@ -24,6 +24,7 @@ from zoo import hub
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from zoo.modules.guards import check_finite
+from zoo.modules.standing_statistics import recompute_batch_norm
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -65,9 +66,10 @@ class GANModule(L.LightningModule):
         self.discriminator = build(discriminator, packed_shape, 1, num_classes)
         self.generator_ema = None
         if ema_decay is not None:
-            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=partial(ema_update, ema_decay),
-                                               use_buffers=True)
+            # weights only: its batch-norm statistics are computed for its own weights when it samples
+            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=partial(ema_update, ema_decay))
             self.generator_ema.requires_grad_(False)
+        self.ema_statistics_stale = True
         self.train_logs = TrainLogs()
         self.register_buffer("generator_iterations", torch.tensor(0))
         self.register_buffer("discriminator_steps", torch.tensor(0))
@@ -95,7 +97,28 @@ class GANModule(L.LightningModule):
     def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
         """n samples of G(z), z ~ N(0, I) (or the given z), from the EMA generator when there is one."""
         z = torch.randn(n, self.hparams.latent_dim, device=self.device) if z is None else z.to(self.device)
+        if self.generator_ema is not None and self.ema_statistics_stale:
+            self.recompute_ema_statistics()
         return self.generate(z, labels, ema=True)
+
+    def recompute_ema_statistics(self, batch_size: int = 256) -> None:
+        """The EMA generator's batch-norm statistics for its current weights, from noise (and labels) of a fixed
+        seed, so sampling draws nothing from the global random generator."""
+        generator = torch.Generator(device=self.device).manual_seed(0)
+        categories = self.hparams.num_classes or self.hparams.latent_categories
+
+        def inputs() -> tuple:
+            z = torch.randn(batch_size, self.hparams.latent_dim, device=self.device, generator=generator)
+            labels = torch.randint(categories, (batch_size,), device=self.device, generator=generator) \
+                if categories else None
+            return z, labels
+
+        recompute_batch_norm(self.generator_ema.module, inputs)
+        self.ema_statistics_stale = False
+
+    def load_state_dict(self, *args, **kwargs):
+        self.ema_statistics_stale = True
+        return super().load_state_dict(*args, **kwargs)
 
     # --- one round of the game -------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
@@ -144,6 +167,7 @@ class GANModule(L.LightningModule):
         self.generator_iterations += 1
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
+            self.ema_statistics_stale = True
         schedulers = self.lr_schedulers()
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
             scheduler.step()  # manual optimization: stepped by hand, once per generator iteration
