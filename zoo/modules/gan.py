@@ -101,7 +101,7 @@ class GANModule(L.LightningModule):
             self.recompute_ema_statistics()
         return self.generate(z, labels, ema=True)
 
-    def recompute_ema_statistics(self, batch_size: int = 256) -> None:
+    def recompute_ema_statistics(self, batch_size: int = 64) -> None:
         """The EMA generator's batch-norm statistics for its current weights, from noise (and labels) of a fixed
         seed, so sampling draws nothing from the global random generator."""
         generator = torch.Generator(device=self.device).manual_seed(0)

@@ -10,7 +10,7 @@ from torch import nn
 
 
 @torch.no_grad()
-def recompute_batch_norm(net: nn.Module, inputs: Callable[[], tuple], batches: int = 16) -> None:
+def recompute_batch_norm(net: nn.Module, inputs: Callable[[], tuple], batches: int = 8) -> None:
     """Resets every batch norm of `net` and sets its running statistics to the mean over `batches` forward
     passes of `inputs()` in training mode. `net` is left in eval mode; nets without batch norm are untouched."""
     norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
