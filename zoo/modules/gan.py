@@ -97,8 +97,10 @@ class GANModule(L.LightningModule):
     def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
         """n samples of G(z), z ~ N(0, I) (or the given z), from the EMA generator when there is one."""
         z = torch.randn(n, self.hparams.latent_dim, device=self.device) if z is None else z.to(self.device)
-        if self.generator_ema is not None and self.ema_statistics_stale:
-            self.recompute_ema_statistics()
+        if self.generator_ema is not None:
+            if self.ema_statistics_stale:
+                self.recompute_ema_statistics()
+            self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
         return self.generate(z, labels, ema=True)
 
     def recompute_ema_statistics(self, batch_size: int = 64) -> None:
