@@ -47,6 +47,9 @@ class ResumableShuffle:
         return self._shuffle_generator
 
     def training_sampler(self, dataset) -> ResumableRandomSampler:
+        """The training loader's sampler. Give the loader `generator=self.shuffle_generator` too: it draws its
+        workers' base seed from it, which would otherwise come from the global generator at a point that differs
+        between a resumed run and an unstopped one."""
         self._training_sampler = ResumableRandomSampler(dataset, self.shuffle_generator)
         if getattr(self, "_resume_epoch", None):
             self._training_sampler.replay_from(self._resume_epoch["order_from"],

