@@ -19,6 +19,7 @@ from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from zoo import hub
+from zoo.compile import CompiledOrEager
 from zoo.distributions import BernoulliLikelihood, diagonal_gaussian, gaussian_prior
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
@@ -51,6 +52,7 @@ class VAEModule(L.LightningModule):
         num_samples: int = 1,
         test_num_samples: int = 5000,
         compile_test: bool = False,  # torch.compile the IS-NLL's decoder and likelihood (see zoo.metrics.likelihood)
+        compile: bool = False,  # torch.compile the training loss (zoo.compile): the recipes' fast path
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
@@ -70,6 +72,7 @@ class VAEModule(L.LightningModule):
         self.test_mse = MeanSquaredError()
         self.test_psnr = PeakSignalNoiseRatio(data_range=1.0)
         self.test_ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
+        self.training_loss = None  # self.step, compiled on the first training step when `compile` is set
 
     # --- the model -------------------------------------------------------------------------------
     @property
@@ -126,8 +129,11 @@ class VAEModule(L.LightningModule):
         ramp = min(1.0, (self.global_step + 1) / warmup) if warmup > 0 else 1.0
         return self.hparams.beta * ramp
 
-    def step(self, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        """Loss and logs for one batch; also the posterior means (B, L) and per-dimension KL (B, L)."""
+    def step(self, batch, beta: float | torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Loss and logs for one batch; also the posterior means (B, L) and per-dimension KL (B, L).
+        `beta` (default: `beta_now()`) comes in as a tensor on the compiled path, so a KL warm-up does not
+        make torch.compile specialise on every new value."""
         x, labels = self.unpack(batch)
         hp = self.hparams
         posterior = self.encode(x, labels)
@@ -137,9 +143,8 @@ class VAEModule(L.LightningModule):
         kl = kl_per_dim.sum(-1)
         reconstruction = log_px.mean(0)
         elbo = reconstruction - kl
-        beta = self.beta_now()
-        logs = {"elbo": elbo.mean(), "reconstruction": reconstruction.mean(), "kl": kl.mean(),
-                "beta": torch.full((), beta)}
+        beta = torch.as_tensor(self.beta_now() if beta is None else beta)
+        logs = {"elbo": elbo.mean(), "reconstruction": reconstruction.mean(), "kl": kl.mean(), "beta": beta}
         if hp.objective == "iwae":
             log_w = log_px + self.prior.log_prob(z) - posterior.log_prob(z)
             bound = torch.logsumexp(log_w, 0) - math.log(hp.num_samples)
@@ -166,7 +171,10 @@ class VAEModule(L.LightningModule):
             )
 
     def training_step(self, batch, batch_idx):
-        loss, logs, _, _ = self.step(batch)
+        if self.training_loss is None:
+            self.training_loss = CompiledOrEager(self.step, "VAEModule.step") if self.hparams.get("compile") \
+                else self.step
+        loss, logs, _, _ = self.training_loss(batch, torch.tensor(self.beta_now(), device=self.device))
         check_finite(self, logs, ("reconstruction", "kl", "loss"))
         self.train_logs.update(self, logs, len(batch[0]))
         return loss
