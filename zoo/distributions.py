@@ -16,7 +16,15 @@ from typing import Literal
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Categorical, Distribution, Independent, MixtureSameFamily, Normal, constraints
+from torch.distributions import (
+    Bernoulli,
+    Categorical,
+    Distribution,
+    Independent,
+    MixtureSameFamily,
+    Normal,
+    constraints,
+)
 
 LOG_VAR_RANGE = (-30.0, 20.0)  # keeps exp(log_var) finite in float32
 
@@ -78,11 +86,11 @@ class TwoLayerLatent(Distribution):
         z1, z2 = z[..., : self.z1_dim], z[..., self.z1_dim:]
         return (z1, z2) if self.root_is_z1 else (z2, z1)
 
-    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def rsample(self, sample_shape=()) -> torch.Tensor:
         root = self.root.rsample(sample_shape)
         return self.join(root, self.conditional(root).rsample())
 
-    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def sample(self, sample_shape=()) -> torch.Tensor:
         with torch.no_grad():
             root = self.root.sample(sample_shape)
             return self.join(root, self.conditional(root).sample())

@@ -27,8 +27,13 @@ from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from zoo import hub
-from zoo.distributions import (BernoulliLikelihood, DiagonalGaussianMixture, TwoLayerLatent, diagonal_gaussian,
-                               gaussian_prior)
+from zoo.distributions import (
+    BernoulliLikelihood,
+    DiagonalGaussianMixture,
+    TwoLayerLatent,
+    diagonal_gaussian,
+    gaussian_prior,
+)
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.guards import check_finite
