@@ -27,6 +27,7 @@ from torch.distributions import (
 )
 
 LOG_VAR_RANGE = (-30.0, 20.0)  # keeps exp(log_var) finite in float32
+OPTIMAL_SIGMA_MOMENTUM = 0.1  # the optimal-sigma likelihood's running average, as batch norm's statistics
 
 
 def diagonal_gaussian(params: torch.Tensor) -> Independent:
@@ -140,27 +141,31 @@ class GaussianLikelihood(nn.Module):
 
     `learn_sigma`: "fixed" keeps sigma_1 = `sigma`; "global" learns one sigma_1; "pixel" learns one
     per pixel and channel. Learned sigmas start at `sigma` and are kept above `min_sigma`.
+    "optimal" is the optimal-sigma VAE (Rybkin et al. 2021): in training, sigma_1^2 is the batch's mean
+    squared error over all its pixels (and samples of z), detached, which maximises the batch's likelihood
+    in sigma_1; a running average of it (momentum OPTIMAL_SIGMA_MOMENTUM) is the fixed sigma_1 of evaluation.
     """
 
     def __init__(
         self,
         image_shape: tuple[int, ...] = (1, 28, 28),
         sigma: float = 1.0,
-        learn_sigma: Literal["fixed", "global", "pixel"] = "fixed",
+        learn_sigma: Literal["fixed", "global", "pixel", "optimal"] = "fixed",
         min_sigma: float = 1e-3,
     ):
         super().__init__()
         if sigma <= 0:
             raise ValueError(f"GaussianLikelihood: sigma must be > 0, got {sigma}")
-        if learn_sigma not in ("fixed", "global", "pixel"):
-            raise ValueError(f"GaussianLikelihood: learn_sigma must be fixed, global or pixel, got {learn_sigma!r}")
+        if learn_sigma not in ("fixed", "global", "pixel", "optimal"):
+            raise ValueError(f"GaussianLikelihood: learn_sigma must be fixed, global, pixel or optimal, "
+                             f"got {learn_sigma!r}")
         shape = tuple(image_shape) if learn_sigma == "pixel" else ()
         log_sigma = torch.full(shape, float(torch.tensor(sigma).log()))
-        if learn_sigma == "fixed":
+        if learn_sigma in ("fixed", "optimal"):
             self.register_buffer("log_sigma", log_sigma)
         else:
             self.log_sigma = nn.Parameter(log_sigma)
-        self.min_sigma, self.event_dims = min_sigma, len(image_shape)
+        self.learn_sigma, self.min_sigma, self.event_dims = learn_sigma, min_sigma, len(image_shape)
 
     @property
     def sigma(self) -> torch.Tensor:
@@ -168,4 +173,28 @@ class GaussianLikelihood(nn.Module):
 
     def forward(self, mean: torch.Tensor) -> Independent:  # mean: (..., C, H, W)
         scale = self.sigma.expand_as(mean)
+        if self.learn_sigma == "optimal" and self.training:
+            return BatchOptimalGaussian(Normal(mean, scale, validate_args=False), self)
         return Independent(Normal(mean, scale, validate_args=False), self.event_dims, validate_args=False)
+
+    @torch.no_grad()
+    def track_sigma(self, variance: torch.Tensor) -> None:
+        """Move the evaluation sigma_1^2 towards a training batch's optimal one."""
+        running = (2 * self.log_sigma).exp().lerp(variance, OPTIMAL_SIGMA_MOMENTUM)
+        self.log_sigma.copy_(0.5 * running.log())
+
+
+class BatchOptimalGaussian(Independent):
+    """N(x; mu, sigma^2 I) whose sigma^2 is, at `log_prob(x)`, the mean of (x - mu)^2 over every element of the
+    batch, detached (the maximiser of the batch's log-likelihood in sigma); `likelihood` tracks its average."""
+
+    def __init__(self, normal: Normal, likelihood: GaussianLikelihood):
+        super().__init__(normal, likelihood.event_dims, validate_args=False)
+        self.likelihood = likelihood
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        mean = self.base_dist.loc
+        variance = (x - mean).pow(2).mean().detach().clamp(min=self.likelihood.min_sigma**2)
+        self.likelihood.track_sigma(variance)
+        normal = Normal(mean, variance.sqrt().expand_as(mean), validate_args=False)
+        return Independent(normal, self.reinterpreted_batch_ndims, validate_args=False).log_prob(x)
