@@ -11,6 +11,8 @@ linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, clas
   `top_hidden` units. With the VampPrior on top, p(z2) = (1/K) sum_k q(z2 | z1 = E[z1|u_k]).
 With either, the KL has no closed form: the ELBO uses the Monte Carlo estimate log q(z|x) - log p(z) at
 the sampled z (as the VampPrior paper), and the IWAE bound and IS-NLL use the full log p(z).
+After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder's latent (zoo.samplers:
+"gmm", "two_stage") that `sample(n, sampler=kind)` draws from; it is saved with the weights.
 """
 
 import math
@@ -40,6 +42,7 @@ from zoo.modules.guards import check_finite
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 from zoo.nets.mlp import mlp
+from zoo.samplers import build_sampler
 
 # Networks are given as classes (or partials) and built here for the data's shape:
 # encoder(image_shape, out_features, num_classes) and decoder(image_shape, latent_dim, num_classes).
@@ -71,6 +74,8 @@ class VAEModule(L.LightningModule):
         num_samples: int = 1,
         test_num_samples: int = 5000,
         compile_test: bool = False,  # torch.compile the IS-NLL's decoder and likelihood (see zoo.metrics.likelihood)
+        ex_post_samplers: dict[str, dict] | None = None,  # kind -> options; written by fit_sampler
+        sampler: str = "prior",  # what sample() draws z from by default: prior, or a fitted ex-post sampler
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
@@ -88,6 +93,8 @@ class VAEModule(L.LightningModule):
             self.top_decoder = mlp([top_latent_dim, *top_hidden, 2 * latent_dim], top_activation)  # p(z1|z2)
         if prior == "vamp":  # pseudo-inputs start as uniform noise in the data range
             self.pseudo_input_params = nn.Parameter(torch.rand(num_pseudo_inputs, *image_shape))
+        self.samplers = nn.ModuleDict({kind: build_sampler(kind, latent_dim, **options)
+                                       for kind, options in (ex_post_samplers or {}).items()})
         fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * prior_scale
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
         check_networks(self.encoder, self.decoder, image_shape, latent_dim, num_classes)
@@ -159,10 +166,52 @@ class VAEModule(L.LightningModule):
         return self.decode(z, labels).log_prob(x)
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean images of p(x|z), z ~ p(z) (or the given z): (n, C, H, W)."""
-        z = self.prior.sample((n,)) if z is None else z.to(self.device)
-        return self.decode(z, labels).mean
+    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None,
+               sampler: str | None = None) -> torch.Tensor:
+        """Mean images of p(x|z), z ~ p(z) (or the given z, or z from the ex-post `sampler`, default the
+        `sampler` hyper-parameter): (n, C, H, W)."""
+        sampler = sampler or self.hparams.get("sampler", "prior")
+        if z is None and sampler == "prior":
+            z = self.prior.sample((n,))
+        elif z is None:
+            if sampler not in self.samplers:
+                raise ValueError(f"no {sampler!r} sampler has been fitted: call fit_sampler(data, {sampler!r}) "
+                                 f"first (fitted: {sorted(self.samplers) or 'none'})")
+            z = self.samplers[sampler].sample(n)
+        return self.decode(z.to(self.device), labels).mean
+
+    def fit_sampler(self, data, kind: str = "gmm", **options) -> nn.Module:
+        """Fit the ex-post sampler `kind` (zoo.samplers) to the posteriors q(z1|x) of `data`'s training images
+        (a DataModule, or a loader of (x, labels) batches); it is kept in `self.samplers` and the weights."""
+        if self.hparams.num_classes:
+            raise ValueError("ex-post samplers are for unconditional VAEs; sample a conditional one with labels")
+        means, stds = self.aggregate_posterior(data)
+        fitted = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
+        fitted.fit(means, stds)
+        self.samplers[kind] = fitted
+        self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), kind: options}
+        return fitted
+
+    @torch.no_grad()
+    def aggregate_posterior(self, data) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means and standard deviations of q(z1|x) over `data`'s training images: (N, L) each. A DataModule's
+        images are prepared as for training (scaled, and binarised when it binarises dynamically)."""
+        loader = data
+        if hasattr(data, "train_dataloader"):
+            data.setup("fit")
+            loader = data.train_dataloader()
+        was_training, means, stds = self.training, [], []
+        self.eval()
+        for batch in loader:
+            if hasattr(data, "on_after_batch_transfer"):
+                batch = data.on_after_batch_transfer(batch, 0)
+                if getattr(data, "binarize", None) == "dynamic":
+                    batch = (torch.bernoulli(batch[0]), batch[1])
+            q = diagonal_gaussian(self.encoder(batch[0].to(self.device), None))  # q(z1|x)
+            means.append(q.mean)
+            stds.append(q.stddev)
+        self.train(was_training)
+        return torch.cat(means), torch.cat(stds)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
