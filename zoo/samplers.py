@@ -36,7 +36,8 @@ class GaussianMixtureSampler(nn.Module):
             buffer.copy_(torch.as_tensor(fitted))
 
     def distribution(self) -> MixtureSameFamily:
-        return MixtureSameFamily(Categorical(probs=self.weights), MultivariateNormal(self.means, scale_tril=self.scale_tril))
+        components = MultivariateNormal(self.means, scale_tril=self.scale_tril)
+        return MixtureSameFamily(Categorical(probs=self.weights), components)
 
     def sample(self, n: int) -> torch.Tensor:
         return self.distribution().sample((n,))
