@@ -104,15 +104,23 @@ def card(name, recipe, description, command, report, sha256) -> str:
     return "\n".join(lines) + "\n"
 
 
+def is_conditional(name: str) -> bool:
+    """Whether the shipped model takes labels (its IS-NLL is then -log p(x|y), not -log p(x))."""
+    config = yaml.safe_load((REPO / "checkpoints" / name / hub.CONFIG).read_text())
+    return config.get("init_args", {}).get("num_classes", 0) > 0
+
+
 def results_table(rows: list[dict]) -> str:
-    out = ["| entry | recipe | measured (`lightning test` on the shipped weights) | samples |", "|---|---|---|---|"]
+    out = ["| entry | recipe | -log p(x), nats | -log p(x\\|y), nats (class-conditional) | "
+           "other measures (`lightning test` on the shipped weights) | samples |", "|---|---|---|---|---|---|"]
     for row in rows:
         kind = "toy" if "toy" in row["recipe"] else ("VAEModule" if row["recipe"].startswith("vae") else "GANModule")
         shown = ", ".join(f"{k.removeprefix('test/')} {row['metrics'][k]:.4g}" for k in SHOWN[kind]
-                          if k in row["metrics"])
-        if kind == "VAEModule":
-            shown += f" (IS-NLL k={row['k']})"
-        out.append(f"| `{row['name']}` | `configs/{row['recipe']}.yaml` | {shown} | "
+                          if k in row["metrics"] and k != "test/nll")
+        nll = [""] * 2
+        if "test/nll" in row["metrics"]:
+            nll[is_conditional(row["name"])] = f"{row['metrics']['test/nll']:.4g} (IS, k={row['k']})"
+        out.append(f"| `{row['name']}` | `configs/{row['recipe']}.yaml` | {nll[0]} | {nll[1]} | {shown} | "
                    f"<img src=\"checkpoints/{row['name']}/samples.png\" width=\"120\"> |")
     return "\n".join(out)
 
