@@ -79,22 +79,23 @@ def test_the_ema_decay_warms_up_as_min_of_decay_and_1_plus_t_over_10_plus_t():
     assert ema_decay_at(0.999, 8_000) == pytest.approx(8_001 / 8_010)
 
 
-def test_the_ema_after_six_generator_iterations_matches_a_hand_computation():
-    class RecordGenerator(L.Callback):
-        weights = []
+def test_the_ema_over_six_generator_iterations_matches_a_hand_computation():
+    class Record(L.Callback):
+        weights, averages = [], []
 
         def on_train_batch_end(self, trainer, gan, *args):  # n_critic = 1: one generator iteration per batch
             self.weights.append([p.detach().clone() for p in gan.generator.parameters()])
+            self.averages.append([p.detach().clone() for p in gan.generator_ema.module.parameters()])
 
-    gan = toy_gan(ema_decay=0.3)
-    fit(gan, steps=12, callbacks=[RecordGenerator()])  # 6 generator iterations (t = 0..5)
-    w = RecordGenerator.weights
+    fit(toy_gan(ema_decay=0.3), steps=12, callbacks=[Record()])  # 6 generator iterations (t = 0..5)
+    w = Record.weights
     # iteration 0 is copied; then decay_t = min(0.3, (1 + t) / (10 + t)): 2/11, 3/12, then 0.3 (4/13 > 0.3)
     expected = w[0]
-    for t, decay in zip(range(1, 6), [2 / 11, 3 / 12, 0.3, 0.3, 0.3], strict=True):
-        expected = [decay * e + (1 - decay) * wt for e, wt in zip(expected, w[t], strict=True)]
-    for ema, hand in zip(gan.generator_ema.module.parameters(), expected, strict=True):
-        torch.testing.assert_close(ema, hand)
+    for t, decay in enumerate([None, 2 / 11, 3 / 12, 0.3, 0.3, 0.3]):
+        if decay is not None:
+            expected = [decay * e + (1 - decay) * wt for e, wt in zip(expected, w[t], strict=True)]
+        for ema, hand in zip(Record.averages[t], expected, strict=True):
+            torch.testing.assert_close(ema, hand, msg=f"generator iteration {t}")
 
 
 def test_lr_scheduler_steps_once_per_generator_iteration():
