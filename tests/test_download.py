@@ -90,7 +90,7 @@ class FakeHub:
         target = self.remote / repo_id / oid
         target.mkdir(parents=True)
         for path in Path(folder_path).iterdir():
-            if any(Path(path.name).match(pattern) for pattern in allow_patterns):
+            if any(Path(path.name).match(pattern) for pattern in allow_patterns or ["*"]):
                 shutil.copy(path, target / path.name)
         return SimpleNamespace(oid=oid)
 
