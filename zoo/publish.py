@@ -23,9 +23,6 @@ def model_card(folder: str | Path, source: str, results: dict | None = None) -> 
     networks = {key: value["class_path"] for key, value in config.get("init_args", {}).items()
                 if isinstance(value, dict) and "class_path" in value}
     metrics = {key.removeprefix("test/"): value for key, value in (results or {}).get("metrics", {}).items()}
-    kind = {"VAEModule": "vae", "GANModule": "gan"}.get(module, "classifier")
-    data = ModelCardData(library_name="zoo", tags=["zoo", "pytorch-lightning", "safetensors", kind],
-                         metrics=sorted(metrics) or None)
     lines = [f"# {folder.name}", "", f"A zoo `{module}` exported from `{source}` with `zoo export`.", "",
              *[f"- {key}: `{value}`" for key, value in networks.items()], "",
              "Load it with `zoo.hub.load_folder(folder)` (no pickle), or by name with `zoo.load_pretrained` once "
@@ -35,7 +32,15 @@ def model_card(folder: str | Path, source: str, results: dict | None = None) -> 
                   "Protocol:", "", "```yaml", yaml.safe_dump(results.get("protocols", {}), sort_keys=False).strip(),
                   "```", ""]
     lines += ["sha256:", "", *[f"- `{name}`: `{hub.sha256_of(folder / name)}`" for name in (hub.WEIGHTS, hub.CONFIG)]]
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+    kind = {"VAEModule": "vae", "GANModule": "gan"}.get(module, "classifier")
+    return ModelCard(hub_header(kind, list(metrics)) + "\n".join(lines) + "\n")
+
+
+def hub_header(kind: str, metrics: list[str]) -> str:
+    """The YAML front matter the Hub reads from a model card: library, tags (`kind`: vae, gan, ...), metrics."""
+    data = ModelCardData(library_name="zoo", tags=["zoo", "pytorch-lightning", "safetensors", kind],
+                         metrics=sorted(metrics) or None)
+    return f"---\n{data.to_yaml()}\n---\n\n"
 
 
 def push_folder(folder: str | Path, repo_id: str, private: bool | None = None, message: str | None = None,
