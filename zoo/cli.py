@@ -14,7 +14,7 @@ from typing import Literal
 
 import torch
 import yaml
-from jsonargparse import set_loader
+from jsonargparse import get_loader, set_loader
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
 
@@ -23,7 +23,8 @@ from zoo.loggers import wandb_logger
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 TRAINER_DEFAULTS = recipes.TRAINER_DEFAULTS
-set_loader("zoo_yaml", lambda text: recipes.resolve_nested(yaml.safe_load(text)), exceptions=(yaml.YAMLError,))
+YAML_LOAD = get_loader("yaml")  # jsonargparse's own YAML reading (its number and `key:` handling), then `zoo:`
+set_loader("zoo_yaml", lambda text: recipes.resolve_nested(YAML_LOAD(text)), exceptions=(yaml.YAMLError,))
 
 
 class ZooCLI(LightningCLI):
