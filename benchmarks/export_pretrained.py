@@ -18,6 +18,7 @@ from torchvision.utils import make_grid, save_image
 from zoo import hub
 from zoo.callbacks import ImageGrids
 from zoo.cli import main as cli
+from zoo.publish import hub_header
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = "bash benchmarks/train_pretrained.sh 7"
@@ -128,7 +129,8 @@ def card(name, recipe, description, command, report, sha256) -> str:
         lines += ["", "Protocol:", "", "```json", json.dumps(report["protocols"], indent=1), "```", "",
                   "![samples](samples.png)", ""]
     lines += ["sha256:", ""] + [f"- `{file}`: `{digest}`" for file, digest in sha256.items()]
-    return "\n".join(lines) + "\n"
+    metrics = [key.removeprefix("test/") for key in report["metrics"]]
+    return hub_header(recipe.split("/")[0], metrics) + "\n".join(lines) + "\n"  # vae or gan
 
 
 def is_conditional(name: str) -> bool:
@@ -174,7 +176,10 @@ def main() -> None:
         picture(name, recipe)
         sha256 = {f: hub.sha256_of(folder / f) for f in (hub.WEIGHTS, hub.CONFIG)}
         (folder / hub.CARD).write_text(card(name, recipe, description, command, report, sha256))
-        table[name] = {"name": name, "recipe": f"{recipe}.yaml", "description": description, "sha256": sha256}
+        pinned = {key: table.get(name, {}).get(key) for key in ("repo_id", "revision")
+                  if table.get(name, {}).get("sha256") == sha256 and table[name].get(key)}  # same files: same commit
+        table[name] = {"name": name, "recipe": f"{recipe}.yaml", "description": description, "sha256": sha256,
+                       **pinned}
         rows[name] = {"name": name, "recipe": recipe, "k": k, "metrics": report["metrics"],
                       "command": report["command"]}
         print(f"{name}: {report['metrics']}", flush=True)

@@ -1,5 +1,6 @@
 """Small data made on the spot: tests never need the real data sets or the network."""
 
+import hashlib
 import os
 import struct
 import tempfile
@@ -62,3 +63,20 @@ def folder_root(tmp_path_factory):
     """Image folders of 32x32 and 64x64 RGB images, standing in for CIFAR-10 and CelebA."""
     base = tmp_path_factory.mktemp("folders")
     return {size: make_image_folder(base / str(size), size) for size in (32, 64)}
+
+
+def fill_hf_cache(cache: Path, repo_id: str, revision: str, files: dict[str, bytes]) -> Path:
+    """What huggingface_hub leaves after downloading `files` of a model repo at commit `revision` (its cache
+    layout): content-addressed blobs, a snapshot folder of links to them, and `refs/main` naming the commit.
+    Returns the snapshot folder."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / revision
+    (repo / "blobs").mkdir(parents=True, exist_ok=True)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)
+    for name, data in files.items():
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snapshot / name).symlink_to(os.path.relpath(blob, snapshot))
+    return snapshot

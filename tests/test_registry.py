@@ -1,10 +1,12 @@
 """The registry and weights folders: every pretrained entry loads (hash-checked) and samples; exports, downloads
 and hash mismatches behave; torch.hub and `lightning test --weights` reach the same weights."""
 
+import json
 import shutil
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 
 import zoo
 from tests.conftest import REPO
@@ -78,7 +80,7 @@ def test_missing_weights_are_downloaded_from_a_url_and_checked(published, tmp_pa
         zoo.load_pretrained(name)
     assert not (tmp_path / "cache" / "checkpoints" / name / hub.CONFIG).exists()  # nothing bad is kept
     monkeypatch.delenv("ZOO_WEIGHTS_URL")
-    with pytest.raises(FileNotFoundError, match="no URL is configured"):
+    with pytest.raises(FileNotFoundError, match="names no Hub repo and no URL is configured"):
         zoo.load_pretrained(name)
 
 
@@ -103,6 +105,15 @@ def test_export_turns_a_lightning_checkpoint_into_a_loadable_folder(tmp_path, ca
                  str(tmp_path / "exported"), "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false",
                  "--model.test_num_samples", "5", "--trainer.callbacks.num_samples", "100"])
     torch.testing.assert_close(test.model.decoder.net[0].weight, original.decoder.net[0].weight)
+    card = ModelCard.load(tmp_path / "exported" / hub.CARD)  # the Hub's own reader of the metadata header
+    assert card.data.library_name == "zoo" and "vae" in card.data.tags and card.data.metrics is None
+    assert f"`{hub.WEIGHTS}`: `{hub.sha256_of(tmp_path / 'exported' / hub.WEIGHTS)}`" in card.text
+    results = tmp_path / "test_results.json"
+    zoo_command(["export", checkpoint, str(tmp_path / "with-results"), "--results", str(results)])
+    card = ModelCard.load(tmp_path / "with-results" / hub.CARD)
+    measured = json.loads(results.read_text())["metrics"]
+    assert card.data.metrics == sorted(key.removeprefix("test/") for key in measured) and "elbo" in card.data.metrics
+    assert f"| `elbo` | {measured['test/elbo']:.4g} |" in card.text
 
 
 def test_torch_hub_loads_an_entry_from_the_repository():

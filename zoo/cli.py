@@ -2,7 +2,8 @@
 
 Model and data are chosen in YAML by class_path/init_args; the data's `dims` are passed to the model's
 `image_shape` when both are built, so networks are built for the data they will see.
-`configs/trainer.yaml` (next to the package, in a source checkout) gives the trainer defaults.
+`configs/trainer.yaml` gives the trainer defaults (in a checkout and in a wheel: `zoo.recipes`), and
+`--config zoo:vae/mlp_digits.yaml` names a shipped recipe from any folder.
 `test` also writes `test_results.json` beside the run: every test metric and the protocol behind it.
 """
 
@@ -13,14 +14,17 @@ from typing import Literal
 
 import torch
 import yaml
+from jsonargparse import get_loader, set_loader
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
 
-from zoo import hub
+from zoo import hub, recipes
 from zoo.loggers import wandb_logger
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
-TRAINER_DEFAULTS = Path(__file__).resolve().parent.parent / "configs" / "trainer.yaml"
+TRAINER_DEFAULTS = recipes.TRAINER_DEFAULTS
+YAML_LOAD = get_loader("yaml")  # jsonargparse's own YAML reading (its number and `key:` handling), then `zoo:`
+set_loader("zoo_yaml", lambda text: recipes.resolve_nested(YAML_LOAD(text)), exceptions=(yaml.YAMLError,))
 
 
 class ZooCLI(LightningCLI):
@@ -135,12 +139,15 @@ def model_arguments(args: list[str]) -> dict:
 def main(args: list[str] | None = None) -> LightningCLI:
     """Run the CLI on `args` (default: the command line); returns it, with its trainer, for scripts."""
     defaults = [str(TRAINER_DEFAULTS)] if TRAINER_DEFAULTS.is_file() else []
+    if not isinstance(args, dict):
+        args = [recipes.resolve_argument(arg) for arg in (sys.argv[1:] if args is None else args)]
     return ZooCLI(
         model_class=None,
         datamodule_class=None,
         subclass_mode_model=True,
         subclass_mode_data=True,
-        parser_kwargs={cmd: {"default_config_files": defaults} for cmd in SUBCOMMANDS},
+        parser_kwargs={"parser_mode": "zoo_yaml",  # `zoo:` recipe names inside YAML files too
+                       **{cmd: {"default_config_files": defaults, "parser_mode": "zoo_yaml"} for cmd in SUBCOMMANDS}},
         save_config_kwargs={"overwrite": True},
         args=args,
     )

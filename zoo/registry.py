@@ -2,8 +2,10 @@
 
 The entries and their files' sha256 live in `zoo/pretrained.json`, written by
 `benchmarks/export_pretrained.py` when the weights are exported. Weights are looked up in the source
-checkout's `checkpoints/<name>/`, then in `$ZOO_CACHE_DIR/checkpoints/<name>/` (default `~/.cache/zoo`),
-then downloaded from the entry's URL (`$ZOO_WEIGHTS_URL/<name>/` overrides every entry's base URL).
+checkout's `checkpoints/<name>/` (a wheel ships the digit classifier's), then in
+`$ZOO_CACHE_DIR/checkpoints/<name>/` (default `~/.cache/zoo`), then downloaded: from `$ZOO_WEIGHTS_URL/<name>/`
+when that is set (a mirror for every entry), else from the entry's Hugging Face Hub repo at its pinned
+revision (`zoo.download`, into the Hub's cache), else from the entry's URL. Every file is sha256-checked.
 
     zoo.list_models("vae*", pretrained=True)
     vae = zoo.load_pretrained("vae_mlp.mnist")
@@ -18,9 +20,10 @@ from pathlib import Path
 
 import lightning as L
 
-from zoo import hub
+from zoo import hub, recipes
+from zoo.download import hub_folder
 
-REPO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+REPO_CHECKPOINTS = recipes.CHECKPOINTS
 TABLE = Path(__file__).resolve().parent / "pretrained.json"
 
 
@@ -31,6 +34,8 @@ class Entry:
     description: str
     sha256: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of the published file
     url: str | None = None  # base URL of the folder's files
+    repo_id: str | None = None  # Hugging Face Hub model repo holding the files, e.g. "owner/vae_mlp.mnist"
+    revision: str | None = None  # the repo's commit the sha256 values were taken from (a hash, not a branch)
 
     @property
     def pretrained(self) -> bool:
@@ -68,9 +73,12 @@ def weights_folder(name: str, download: bool = True) -> Path:
             return folder
     base = os.environ.get("ZOO_WEIGHTS_URL")
     url = f"{base.rstrip('/')}/{name}" if base else entry.url
+    if download and entry.repo_id and not base:
+        return hub_folder(entry.repo_id, entry.revision, entry.sha256)
     if not download or not url:
         raise FileNotFoundError(f"weights of {name!r} are not on disk ({REPO_CHECKPOINTS / name}, "
-                                f"{cache_dir() / name}) and no URL is configured: set ZOO_WEIGHTS_URL")
+                                f"{cache_dir() / name}), the entry names no Hub repo and no URL is configured: "
+                                f"set ZOO_WEIGHTS_URL")
     return hub.download_folder(url, cache_dir() / name, entry.sha256)
 
 

@@ -20,9 +20,9 @@ from torch import nn
 
 from zoo.hub import sha256_of
 from zoo.nets.classifier import NUM_FEATURES, DigitClassifier
+from zoo.recipes import CHECKPOINTS
 
-DIGIT_CLASSIFIER_WEIGHTS = Path(__file__).resolve().parents[2] / "checkpoints" / "digit_classifier.mnist" / \
-    "model.safetensors"
+DIGIT_CLASSIFIER_WEIGHTS = CHECKPOINTS / "digit_classifier.mnist" / "model.safetensors"  # in a wheel too
 
 
 class DigitFeatures(nn.Module):

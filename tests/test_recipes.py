@@ -1,0 +1,44 @@
+"""Recipes by `zoo:` name: `zoo recipes` lists every file of configs/, and `zoo:<recipe>` on the command line or
+inside a YAML file reads the same file as its path does."""
+
+import pytest
+
+from tests.conftest import REPO
+from zoo import recipes
+from zoo.cli import main
+from zoo.commands import main as zoo_command
+
+
+def test_zoo_recipes_lists_every_config_file_with_its_path(capsys):
+    zoo_command(["recipes"])
+    listed = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    files = sorted((REPO / "configs").rglob("*.yaml"))
+    assert listed == {f"zoo:{path.relative_to(REPO / 'configs').as_posix()}": str(path) for path in files}
+
+
+def printed_config(args: list[str], capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(["fit", *args, "--print_config"])
+    return capsys.readouterr().out
+
+
+def test_a_zoo_name_reads_the_same_recipe_as_its_path(capsys):
+    by_path = printed_config(["--config", str(REPO / "configs/vae/mlp_digits.yaml")], capsys)
+    assert "latent_dim: 16" in by_path and "ImageGrids" in by_path  # the recipe and the trainer defaults
+    assert printed_config(["--config", "zoo:vae/mlp_digits.yaml"], capsys) == by_path
+    assert printed_config(["--config=zoo:vae/mlp_digits.yaml"], capsys) == by_path
+
+
+def test_a_zoo_name_inside_a_yaml_file_is_resolved(tmp_path, monkeypatch, capsys):
+    shipped = tmp_path / "shipped"
+    (shipped / "parts").mkdir(parents=True)
+    (shipped / "parts" / "digits.yaml").write_text("class_path: zoo.data.Digits\ninit_args: {batch_size: 7}\n")
+    monkeypatch.setattr(recipes, "CONFIGS", shipped)
+    recipe = (REPO / "configs/vae/mlp_digits.yaml").read_text().split("\ndata:")[0] + "\ndata: zoo:parts/digits.yaml\n"
+    (tmp_path / "outer.yaml").write_text(recipe)
+    assert "batch_size: 7" in printed_config(["--config", str(tmp_path / "outer.yaml")], capsys)
+
+
+def test_an_unknown_zoo_name_says_where_to_look():
+    with pytest.raises(FileNotFoundError, match="no recipe 'zoo:vae/nothing.yaml'.*`zoo recipes` lists them"):
+        main(["fit", "--config", "zoo:vae/nothing.yaml"])

@@ -1,0 +1,58 @@
+"""Where the files that ship with the code are, in a source checkout and in an installed wheel alike.
+
+A checkout keeps the recipes in `configs/` and the weights in `checkpoints/`, beside the package; a wheel
+carries the recipes (and the digit classifier FID needs) inside it, as `zoo/configs/` and
+`zoo/checkpoints/digit_classifier.mnist/` (setup.py maps them in). `zoo:vae/mlp_digits.yaml` names a recipe
+from anywhere: `lightning fit --config zoo:vae/mlp_digits.yaml`, and inside a recipe (`model: zoo:...`).
+"""
+
+import re
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+PREFIX = "zoo:"
+
+
+def shipped(name: str) -> Path:
+    """`zoo/<name>` in a wheel, else `<checkout>/<name>`."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
+
+
+CONFIGS = shipped("configs")
+CHECKPOINTS = shipped("checkpoints")
+TRAINER_DEFAULTS = CONFIGS / "trainer.yaml"
+
+
+def list_recipes() -> list[str]:
+    """The recipes as `zoo:` names (the trainer defaults included), sorted."""
+    return sorted(PREFIX + path.relative_to(CONFIGS).as_posix() for path in CONFIGS.rglob("*.yaml"))
+
+
+def resolve(value: str) -> str:
+    """`zoo:<recipe>.yaml` -> the recipe's path; any other string unchanged."""
+    if not re.fullmatch(rf"{PREFIX}\S+\.ya?ml", value):
+        return value
+    path = CONFIGS / value[len(PREFIX):]
+    if not path.is_file():
+        raise FileNotFoundError(f"no recipe {value!r} in {CONFIGS}; `zoo recipes` lists them: {list_recipes()}")
+    return str(path)
+
+
+def resolve_argument(argument: str) -> str:
+    """A command-line token: `zoo:x.yaml` or `--config=zoo:x.yaml` -> the recipe's path."""
+    option, equals, value = argument.partition("=")
+    if equals and option.startswith("--"):
+        return f"{option}={resolve(value)}"
+    return resolve(argument)
+
+
+def resolve_nested(value):
+    """Every `zoo:<recipe>.yaml` string inside a loaded YAML value -> the recipe's path (recursively)."""
+    if isinstance(value, str):
+        return resolve(value)
+    if isinstance(value, dict):
+        return {key: resolve_nested(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve_nested(item) for item in value]
+    return value
