@@ -50,6 +50,8 @@ def main() -> None:
     cache, runs = tempfile.mkdtemp(), []
     for attempt in ("cold cache", "warm cache"):
         model = ["--ckpt_path", args.ckpt] if args.ckpt else ["--weights", args.weights]
+        if args.weights and Path(args.weights, "config.yaml").exists():  # the networks the weights were trained as
+            model += ["--model", str(Path(args.weights, "config.yaml"))]
         test = cli(["test", "--config", args.config, *model, "--data.root", args.root,
                     "--data.download", "false", "--trainer.limit_test_batches", "1", "--trainer.logger", "false",
                     "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", tempfile.mkdtemp(),

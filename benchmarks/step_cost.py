@@ -3,7 +3,7 @@ PyTorch loop on the same networks, data and number of steps, as a ratio measured
 
 - vae: the MLP VAE of configs/vae/mlp_mnist_elbo.yaml on dynamically binarised MNIST; the hand-written
   loop computes the one-sample ELBO with plain tensor code (BCE-with-logits, closed-form Gaussian KL).
-- gan: DCGAN (configs/gan/dcgan_mnist.yaml networks, no EMA) on MNIST; the hand-written loop does the
+- gan: DCGAN (64 base channels, as the shipped dcgan.mnist; no EMA) on MNIST; the hand-written loop does the
   module's work: a discriminator step on a detached fake batch, then a generator step on a fresh z with a
   second generator forward, each with the other player's weights frozen (`requires_grad_(False)`, as
   Lightning's `toggle_optimizer` does), so neither step computes the other player's weight gradients.
