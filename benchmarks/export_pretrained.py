@@ -52,8 +52,18 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
 CLASSIFIER = ("digit_classifier.mnist", None, "MNIST digit classifier: the domain feature extractor of FID/KID/IS",
               None, "python benchmarks/train_digit_classifier.py --root ../shared/data --epochs 4", None)
 SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_score_mean"],
-         "GANModule": ["test/fid", "test/kid_mean", "test/inception_score_mean"],
-         "toy": ["test/modes", "test/high_quality", "test/reverse_kl"]}
+         "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean"],
+         "toy": ["test/modes", "test/high_quality", "test/reverse_kl"],
+         "stacked": ["test/modes", "test/kl", "test/modes_live", "test/kl_live"]}
+LIVE = ("`*_live`: the trained generator's samples from the same noise; the other sample metrics are the EMA "
+        "generator's, which `sample()` draws from.")
+TRAINED_ON = {"toy": "the 2-D toy data", "stacked": "the 128,000 Stacked-MNIST stacks of the MNIST training digits",
+              "mnist": "the 60,000 MNIST training images"}
+
+
+def kind_of(recipe: str) -> str:
+    return "toy" if "toy" in recipe else "stacked" if "stacked" in recipe else \
+        "VAEModule" if recipe.startswith("vae") else "GANModule"
 
 
 def last_checkpoint(run: str) -> Path:
@@ -93,26 +103,36 @@ def picture(name: str, recipe: str) -> None:
 def card(name, recipe, description, command, report, sha256) -> str:
     lines = [f"# {name}", "", description + ".", ""]
     if recipe:
+        trained_on = TRAINED_ON.get(kind_of(recipe), TRAINED_ON["mnist"])
         lines += [f"- Recipe: `configs/{recipe}.yaml`; load with `zoo.load_pretrained(\"{name}\")`.",
-                  f"- Trained on the 60,000 MNIST training images (CPU): `{command}`"
-                  if "toy" not in recipe else f"- Trained on the 2-D toy data (CPU): `{command}`",
+                  f"- Trained on {trained_on} (CPU): `{command}`",
                   f"- Evaluated from these weights: `{report['command']}`", "", "| test metric | value |", "|---|---|"]
         lines += [f"| `{k}` | {v:.4g} |" for k, v in report["metrics"].items()]
+        if any(k.endswith("_live") for k in report["metrics"]):
+            lines += ["", LIVE]
         lines += ["", "Protocol:", "", "```json", json.dumps(report["protocols"], indent=1), "```", "",
                   "![samples](samples.png)", ""]
     lines += ["sha256:", ""] + [f"- `{file}`: `{digest}`" for file, digest in sha256.items()]
     return "\n".join(lines) + "\n"
 
 
+def is_conditional(name: str) -> bool:
+    """Whether the shipped model takes labels (its IS-NLL is then -log p(x|y), not -log p(x))."""
+    config = yaml.safe_load((REPO / "checkpoints" / name / hub.CONFIG).read_text())
+    return config.get("init_args", {}).get("num_classes", 0) > 0
+
+
 def results_table(rows: list[dict]) -> str:
-    out = ["| entry | recipe | measured (`lightning test` on the shipped weights) | samples |", "|---|---|---|---|"]
+    out = ["| entry | recipe | -log p(x), nats | -log p(x\\|y), nats (class-conditional) | "
+           "other measures (`lightning test` on the shipped weights) | samples |", "|---|---|---|---|---|---|"]
     for row in rows:
-        kind = "toy" if "toy" in row["recipe"] else ("VAEModule" if row["recipe"].startswith("vae") else "GANModule")
+        kind = kind_of(row["recipe"])
         shown = ", ".join(f"{k.removeprefix('test/')} {row['metrics'][k]:.4g}" for k in SHOWN[kind]
-                          if k in row["metrics"])
-        if kind == "VAEModule":
-            shown += f" (IS-NLL k={row['k']})"
-        out.append(f"| `{row['name']}` | `configs/{row['recipe']}.yaml` | {shown} | "
+                          if k in row["metrics"] and k != "test/nll")
+        nll = [""] * 2
+        if "test/nll" in row["metrics"]:
+            nll[is_conditional(row["name"])] = f"{row['metrics']['test/nll']:.4g} (IS, k={row['k']})"
+        out.append(f"| `{row['name']}` | `configs/{row['recipe']}.yaml` | {nll[0]} | {nll[1]} | {shown} | "
                    f"<img src=\"checkpoints/{row['name']}/samples.png\" width=\"120\"> |")
     return "\n".join(out)
 

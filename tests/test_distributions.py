@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import kl_divergence
@@ -66,6 +67,33 @@ def test_gaussian_log_likelihood_is_the_full_density(learn_sigma):
     formula = -((x - mean) ** 2).sum((1, 2, 3)) / (2 * sigma**2) - d / 2 * math.log(2 * math.pi * sigma**2)
     torch.testing.assert_close(likelihood(mean).log_prob(x), formula)
     assert any(p.requires_grad for p in likelihood.parameters()) == (learn_sigma != "fixed")
+
+
+def test_optimal_sigma_is_the_batch_mse_in_training_and_its_running_average_in_evaluation():
+    from scipy import stats
+
+    from zoo.distributions import OPTIMAL_SIGMA_MOMENTUM
+
+    shape, sigma = (2, 3, 4), 0.3
+    likelihood = GaussianLikelihood(shape, sigma=sigma, learn_sigma="optimal")
+    assert not any(p.requires_grad for p in likelihood.parameters())
+    generator = torch.Generator().manual_seed(0)
+    running = sigma**2
+    for _ in range(3):  # training batches: mean (k, B, C, H, W) against x (B, C, H, W)
+        mean = torch.rand(4, 5, *shape, generator=generator).requires_grad_()
+        x = torch.rand(5, *shape, generator=generator)
+        log_px = likelihood(mean).log_prob(x)  # (k, B)
+        errors = (x.numpy() - mean.detach().numpy())  # numpy from here on
+        variance = np.mean(errors**2)  # over every pixel of every image and sample
+        expected = stats.norm.logpdf(x.numpy(), mean.detach().numpy(), np.sqrt(variance)).sum((2, 3, 4))
+        np.testing.assert_allclose(log_px.detach().numpy(), expected, rtol=1e-5)
+        log_px.sum().backward()  # sigma is held fixed: d/dmu = (x - mu) / sigma^2
+        np.testing.assert_allclose(mean.grad.numpy(), errors / variance, rtol=1e-4)
+        running = (1 - OPTIMAL_SIGMA_MOMENTUM) * running + OPTIMAL_SIGMA_MOMENTUM * variance
+    likelihood.eval()
+    mean, x = torch.rand(5, *shape, generator=generator), torch.rand(5, *shape, generator=generator)
+    expected = stats.norm.logpdf(x.numpy(), mean.numpy(), np.sqrt(running)).sum((1, 2, 3))
+    np.testing.assert_allclose(likelihood(mean).log_prob(x).numpy(), expected, rtol=1e-5)
 
 
 def test_learned_pixel_sigma_has_one_value_per_pixel():

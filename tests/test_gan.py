@@ -9,6 +9,7 @@ import torch
 
 from zoo import GANModule
 from zoo.data import ToyMixture
+from zoo.modules.gan import ema_decay_at
 from zoo.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
 
@@ -62,6 +63,41 @@ def test_ema_generator_follows_the_generator_and_is_used_for_samples():
     torch.testing.assert_close(gan.sample(4, z=z), ema(z))
 
 
+def test_sample_with_ema_false_draws_from_the_trained_generator():
+    gan = toy_gan(ema_decay=0.9)
+    fit(gan, steps=20)
+    z = torch.randn(4, 2)
+    torch.testing.assert_close(gan.sample(4, z=z, ema=False), gan.generator(z))
+    assert not torch.allclose(gan.sample(4, z=z, ema=False), gan.sample(4, z=z))
+    assert torch.equal(toy_gan().sample(4, z=z, ema=True), toy_gan().generator(z))  # no EMA: the generator
+
+
+def test_the_ema_decay_warms_up_as_min_of_decay_and_1_plus_t_over_10_plus_t():
+    assert ema_decay_at(0.999, 0) == pytest.approx(0.1)
+    assert ema_decay_at(0.999, 90) == pytest.approx(0.91)
+    assert ema_decay_at(0.999, 9_000) == pytest.approx(0.999)  # 9001 / 9010 > 0.999
+    assert ema_decay_at(0.999, 8_000) == pytest.approx(8_001 / 8_010)
+
+
+def test_the_ema_over_six_generator_iterations_matches_a_hand_computation():
+    class Record(L.Callback):
+        weights, averages = [], []
+
+        def on_train_batch_end(self, trainer, gan, *args):  # n_critic = 1: one generator iteration per batch
+            self.weights.append([p.detach().clone() for p in gan.generator.parameters()])
+            self.averages.append([p.detach().clone() for p in gan.generator_ema.module.parameters()])
+
+    fit(toy_gan(ema_decay=0.3), steps=12, callbacks=[Record()])  # 6 generator iterations (t = 0..5)
+    w = Record.weights
+    # iteration 0 is copied; then decay_t = min(0.3, (1 + t) / (10 + t)): 2/11, 3/12, then 0.3 (4/13 > 0.3)
+    expected = w[0]
+    for t, decay in enumerate([None, 2 / 11, 3 / 12, 0.3, 0.3, 0.3]):
+        if decay is not None:
+            expected = [decay * e + (1 - decay) * wt for e, wt in zip(expected, w[t], strict=True)]
+        for ema, hand in zip(Record.averages[t], expected, strict=True):
+            torch.testing.assert_close(ema, hand, msg=f"generator iteration {t}")
+
+
 def test_lr_scheduler_steps_once_per_generator_iteration():
     gan = toy_gan(n_critic=2, lr_scheduler=partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5))
     trainer = fit(gan, steps=9)
@@ -85,8 +121,16 @@ def test_conditional_gan_draws_the_asked_class():
     assert gan.discriminate(x, labels).shape == (4,)
     z = torch.zeros(2, 8)
     assert not torch.allclose(gan.sample(2, torch.tensor([0, 0]), z), gan.sample(2, torch.tensor([5, 5]), z))
-    with pytest.raises(ValueError, match="class-conditional"):
-        gan.sample(2)
+
+
+@pytest.mark.parametrize("n", [20, 23, 7])
+def test_a_conditional_gan_given_no_labels_draws_each_class_equally_often(n):
+    gan = toy_gan(num_classes=10)
+    drawn = []
+    gan.generator.register_forward_pre_hook(lambda net, inputs: drawn.append(inputs[1]))
+    assert gan.sample(n).shape == (n, 2)
+    counts = torch.bincount(drawn[0], minlength=10)
+    assert sorted(counts.tolist()) == [n // 10] * (10 - n % 10) + [n // 10 + 1] * (n % 10)
 
 
 @pytest.mark.parametrize("bad, message", [

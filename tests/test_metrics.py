@@ -212,6 +212,10 @@ def test_lightning_test_reports_gan_fid_and_kid_with_the_domain_extractor(tmp_pa
     assert {"test/fid", "test/kid_mean", "test/kid_std", "test/inception_score_mean"} <= set(report["metrics"])
     stamp = report["protocols"]["SampleQuality"]
     assert stamp["data"] == "MNIST" and stamp["num_real"] == 64 and stamp["num_generated"] == 200
+    # the recipe has an EMA generator: the trained generator is measured too, on the same noise
+    assert {"test/fid_live", "test/kid_mean_live", "test/inception_score_mean_live"} <= set(report["metrics"])
+    assert report["metrics"]["test/fid_live"] != report["metrics"]["test/fid"]
+    assert stamp["sampler"] == "EMA generator; *_live: the trained generator"
 
 
 def test_sample_quality_evaluates_every_n_epochs_during_training(tmp_path):

@@ -2,6 +2,7 @@ from zoo.callbacks.images import ImageGrids
 from zoo.callbacks.interrupt import CheckpointOnInterrupt
 from zoo.callbacks.random_state import RandomState
 from zoo.callbacks.sample_quality import SampleQuality
+from zoo.callbacks.stacked_modes import StackedMNISTModes
 from zoo.callbacks.toy import ToyModes
 
-__all__ = ["CheckpointOnInterrupt", "ImageGrids", "RandomState", "SampleQuality", "ToyModes"]
+__all__ = ["CheckpointOnInterrupt", "ImageGrids", "RandomState", "SampleQuality", "StackedMNISTModes", "ToyModes"]

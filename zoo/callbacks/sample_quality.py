@@ -3,9 +3,11 @@
 Protocol: `num_samples` images from `module.sample` (class labels cycled for conditional models, a fixed
 seed per evaluation) against `num_real` images (all by default) of the data module's `real_split` (by
 default the validation split while training and the test split at test), as stored (never binarised),
-both clamped to [0, 1]. The extractor is the project's digit classifier for
-1-channel data and InceptionV3 otherwise (`extractor: auto`). Each result is logged (`test/fid`,
-`val/fid`, ...) and printed with its protocol stamp, which `lightning test` also writes to its JSON report.
+both clamped to [0, 1]. The extractor is the project's digit classifier for 1-channel data and InceptionV3
+otherwise (`extractor: auto`). A model with an EMA generator is measured on the EMA generator's samples and,
+with `live` (the default), also on the trained generator's samples from the same noise (`test/fid_live`, ...).
+Each result is logged (`test/fid`, `val/fid`, ...) and printed with its protocol stamp, which `lightning test`
+also writes to its JSON report.
 
 Real statistics are cached on disk per (data set and its images, split, count, extractor weights), under
 `cache_dir` (default `$ZOO_CACHE_DIR/real_statistics`, else `~/.cache/zoo/real_statistics`). Under DDP
@@ -46,6 +48,7 @@ class SampleQuality(L.Callback):
         batch_size: int = 500,
         cache_dir: str | None = None,
         seed: int = 0,
+        live: bool = True,  # a model with an EMA generator: also the trained generator's metrics, as <name>_live
     ):
         super().__init__()
         if every_n_epochs < 0 or num_samples < 2 or batch_size < 1 or (num_real is not None and num_real < 2):
@@ -53,6 +56,7 @@ class SampleQuality(L.Callback):
         self.every_n_epochs, self.num_samples, self.num_real = every_n_epochs, num_samples, num_real
         self.real_split, self.extractor_name, self.weights_path = real_split, extractor, weights_path
         self.kid, self.inception_score, self.batch_size, self.seed = kid, inception_score, batch_size, seed
+        self.live = live
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.quality: ImageQuality | None = None
         self.real_key: str | None = None
@@ -80,6 +84,29 @@ class SampleQuality(L.Callback):
         num_real = min(self.num_real or 64, 64) if smoke else self.num_real
         split = self.real_split or ("test" if stage == "test" else "val")
         quality = self.prepare(data, split, module.device, num_real, trainer.global_rank)
+        results = self.measure(quality, trainer, module, num_samples, {})
+        has_ema = getattr(module, "generator_ema", None) is not None
+        if has_ema and self.live:  # the trained generator too, on the same noise
+            live = self.measure(quality, trainer, module, num_samples, {"ema": False})
+            results.update({f"{name}_live": value for name, value in live.items()})
+        self.protocol = {**quality.extractor.protocol, "real_split": split,
+                         "num_real": quality.num_real_total(), "num_generated": num_samples,
+                         "image_size": list(data.dims), "data": type(data).__name__,
+                         "kid_subset_size": quality.kid.subset_size if quality.kid is not None else None,
+                         "sampler": ("EMA generator; *_live: the trained generator" if self.live else "EMA generator")
+                         if has_ema else "generator",
+                         "real_statistics": self.real_key}
+        module.log_dict({f"{stage}/{name}": value for name, value in results.items()}, sync_dist=False)
+        stamp = ", ".join(f"{k}={v}" for k, v in self.protocol.items() if k != "real_statistics")
+        numbers = ", ".join(f"{stage}/{name} = {value:.4g}" for name, value in results.items())
+        rank_zero_info(f"{numbers}  [{stamp}]")
+        for logger in trainer.loggers:
+            logger.log_hyperparams({f"{stage}/sample_quality_protocol": json.dumps(self.protocol)})
+        return results
+
+    def measure(self, quality: ImageQuality, trainer: L.Trainer, module: L.LightningModule, num_samples: int,
+                options: dict) -> dict[str, float]:
+        """The metrics of `num_samples` samples of `module.sample(n, labels, **options)`, drawn with the seed."""
         quality.reset_generated()
         was_training = module.training
         module.eval()
@@ -91,21 +118,9 @@ class SampleQuality(L.Callback):
             for start in range(0, mine, self.batch_size):
                 n = min(self.batch_size, mine - start)
                 labels = (torch.arange(start, start + n, device=module.device) % num_classes) if num_classes else None
-                quality.update(module.sample(n, labels=labels).float().clamp(0, 1), real=False)
+                quality.update(module.sample(n, labels=labels, **options).float().clamp(0, 1), real=False)
         module.train(was_training)
-        results = quality.compute()
-        self.protocol = {**quality.extractor.protocol, "real_split": split,
-                         "num_real": quality.num_real_total(), "num_generated": num_samples,
-                         "image_size": list(data.dims), "data": type(data).__name__,
-                         "kid_subset_size": quality.kid.subset_size if quality.kid is not None else None,
-                         "real_statistics": self.real_key}
-        module.log_dict({f"{stage}/{name}": value for name, value in results.items()}, sync_dist=False)
-        stamp = ", ".join(f"{k}={v}" for k, v in self.protocol.items() if k != "real_statistics")
-        numbers = ", ".join(f"{stage}/{name} = {value:.4g}" for name, value in results.items())
-        rank_zero_info(f"{numbers}  [{stamp}]")
-        for logger in trainer.loggers:
-            logger.log_hyperparams({f"{stage}/sample_quality_protocol": json.dumps(self.protocol)})
-        return results
+        return quality.compute()
 
     def prepare(self, data, split: str, device, num_real: int | None, rank: int) -> ImageQuality:
         """The metric, its real side loaded from the cache or computed (on rank 0 only)."""

@@ -93,14 +93,19 @@ class GANModule(L.LightningModule):
         return self.discriminator(x, labels).squeeze(-1)
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
-        """n samples of G(z), z ~ N(0, I) (or the given z), from the EMA generator when there is one."""
+    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None,
+               ema: bool = True) -> torch.Tensor:
+        """n samples of G(z), z ~ N(0, I) (or the given z), from the EMA generator when there is one and `ema`,
+        else from the trained generator. A class-conditional model given no labels draws balanced ones."""
         z = torch.randn(n, self.hparams.latent_dim, device=self.device) if z is None else z.to(self.device)
-        if self.generator_ema is not None:
+        if labels is None and self.hparams.num_classes:
+            labels = balanced_labels(len(z), self.hparams.num_classes, self.device)
+        ema = ema and self.generator_ema is not None
+        if ema:
             if self.ema_statistics_stale:
                 self.recompute_ema_statistics()
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
-        return self.generate(z, labels, ema=True)
+        return self.generate(z, labels, ema=ema)
 
     def recompute_ema_statistics(self, batches: int = 8, batch_size: int = 64) -> None:
         """The EMA generator's batch-norm statistics for its own averaged weights ("standing statistics", Brock et
@@ -209,11 +214,26 @@ class GANModule(L.LightningModule):
         return [d_optimizer, g_optimizer], schedulers
 
 
+def balanced_labels(n: int, num_classes: int, device=None) -> torch.Tensor:
+    """n labels in random order, n // num_classes of each class and one more of n % num_classes distinct classes."""
+    rest = torch.randperm(num_classes)[: n % num_classes]
+    labels = torch.cat([torch.arange(num_classes).repeat(n // num_classes), rest])
+    return labels[torch.randperm(n)].to(device)
+
+
+def ema_decay_at(decay: float, t: int) -> float:
+    """The EMA's decay at generator iteration t = 0, 1, ...: min(decay, (1 + t) / (10 + t)), a warm-up (as
+    TensorFlow's ExponentialMovingAverage with num_updates) so that the first iterates' weights fade out within a
+    few hundred iterations instead of keeping a (decay ** t) share."""
+    return min(decay, (1 + t) / (10 + t))
+
+
 @torch.no_grad()
-def ema_update(decay: float, ema_params: list, current_params: list, _num_averaged) -> None:
-    """AveragedModel's multi_avg_fn for an EMA of the (floating-point) parameters, as torch's
-    `get_ema_multi_avg_fn` computes it, but picklable (DDP's spawn start method pickles the module)."""
-    torch._foreach_lerp_(ema_params, current_params, 1 - decay)
+def ema_update(decay: float, ema_params: list, current_params: list, num_averaged: torch.Tensor) -> None:
+    """AveragedModel's multi_avg_fn for an EMA of the (floating-point) parameters with a warm-up, picklable (DDP's
+    spawn start method pickles the module). AveragedModel copies the weights of generator iteration 0 and passes
+    the number of iterates averaged so far, t, with the weights of iteration t."""
+    torch._foreach_lerp_(ema_params, current_params, 1 - ema_decay_at(decay, int(num_averaged)))
 
 
 class TakesInputTuple(nn.Module):

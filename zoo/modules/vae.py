@@ -3,7 +3,16 @@
 ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)), in nats per image, with
 q(z|x) = N(mu(x), diag sigma(x)^2) sampled as z = mu + eps * sigma, eps ~ N(0, I), and p(z) = N(0, s^2 I).
 The KL is in closed form (torch.distributions). Options: a weight beta on the KL (Higgins et al. 2017),
-linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, class conditioning.
+linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, class conditioning, and:
+- `prior="vamp"`: the VampPrior (Tomczak & Welling 2018), p(z) = (1/K) sum_k q(z|u_k) at K learned
+  pseudo-inputs u_k (images in [0, 1], a hardtanh of free parameters, as the paper);
+- `top_latent_dim > 0`: a second stochastic layer as in Burda et al.'s two-layer models, z = (z1, z2) with
+  q(z1|x) q(z2|z1) and p(z2) p(z1|z2) p(x|z1); p(z1|z2) and q(z2|z1) are diagonal Gaussians from MLPs of
+  `top_hidden` units. With the VampPrior on top, p(z2) = (1/K) sum_k q(z2 | z1 = E[z1|u_k]).
+With either, the KL has no closed form: the ELBO uses the Monte Carlo estimate log q(z|x) - log p(z) at
+the sampled z (as the VampPrior paper), and the IWAE bound and IS-NLL use the full log p(z).
+After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder's latent (zoo.samplers:
+"gmm", "two_stage") that `sample(n, sampler=kind)` draws from; it is saved with the weights.
 """
 
 import math
@@ -14,17 +23,27 @@ import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
-from torch.distributions import Distribution, kl_divergence
+from torch.distributions import Distribution, Independent, kl_divergence
+from torch.nn import functional as F
 from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from zoo import hub
-from zoo.distributions import BernoulliLikelihood, diagonal_gaussian, gaussian_prior
+from zoo.compile import CompiledOrEager
+from zoo.distributions import (
+    BernoulliLikelihood,
+    DiagonalGaussianMixture,
+    TwoLayerLatent,
+    diagonal_gaussian,
+    gaussian_prior,
+)
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.guards import check_finite
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
+from zoo.nets.mlp import mlp
+from zoo.samplers import build_sampler
 
 # Networks are given as classes (or partials) and built here for the data's shape:
 # encoder(image_shape, out_features, num_classes) and decoder(image_shape, latent_dim, num_classes).
@@ -44,6 +63,11 @@ class VAEModule(L.LightningModule):
         latent_dim: int = 32,
         num_classes: int = 0,
         prior_scale: float = 1.0,
+        prior: Literal["gaussian", "vamp"] = "gaussian",
+        num_pseudo_inputs: int = 500,  # K, the VampPrior's components (500 in the paper's MNIST models)
+        top_latent_dim: int = 0,  # z2's size; 0: one stochastic layer (Burda et al.'s two-layer model: 100, 50)
+        top_hidden: list[int] = [100, 100],  # noqa: B006 (read only) the MLPs of q(z2|z1) and p(z1|z2)
+        top_activation: str = "Tanh",  # a torch.nn class name
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         free_bits: float = 0.0,
@@ -51,18 +75,28 @@ class VAEModule(L.LightningModule):
         num_samples: int = 1,
         test_num_samples: int = 5000,
         compile_test: bool = False,  # torch.compile the IS-NLL's decoder and likelihood (see zoo.metrics.likelihood)
+        compile: bool = False,  # torch.compile the training loss (zoo.compile): the recipes' fast path
+        ex_post_samplers: dict[str, dict] | None = None,  # kind -> options; written by fit_sampler
+        sampler: str = "prior",  # what sample() draws z from by default: prior, or a fitted ex-post sampler
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__()
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                              objective, num_samples, test_num_samples)
+                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
         self.encoder = build(encoder, image_shape, 2 * latent_dim, num_classes)
         self.decoder = build(decoder, image_shape, latent_dim, num_classes)
         self.likelihood = build(likelihood, image_shape)
+        if top_latent_dim:
+            self.top_encoder = mlp([latent_dim, *top_hidden, 2 * top_latent_dim], top_activation)  # q(z2|z1)
+            self.top_decoder = mlp([top_latent_dim, *top_hidden, 2 * latent_dim], top_activation)  # p(z1|z2)
+        if prior == "vamp":  # pseudo-inputs start as uniform noise in the data range
+            self.pseudo_input_params = nn.Parameter(torch.rand(num_pseudo_inputs, *image_shape))
+        self.samplers = nn.ModuleDict({kind: build_sampler(kind, latent_dim, **options)
+                                       for kind, options in (ex_post_samplers or {}).items()})
         fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * prior_scale
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
         check_networks(self.encoder, self.decoder, image_shape, latent_dim, num_classes)
@@ -70,18 +104,52 @@ class VAEModule(L.LightningModule):
         self.test_mse = MeanSquaredError()
         self.test_psnr = PeakSignalNoiseRatio(data_range=1.0)
         self.test_ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
+        self.training_loss = None  # self.step, compiled on the first training step when `compile` is set
 
     # --- the model -------------------------------------------------------------------------------
     @property
     def prior(self) -> Distribution:
-        return gaussian_prior(self.hparams.latent_dim, self.hparams.prior_scale, self.device, self.dtype)
+        """p(z), event shape (L,); with two stochastic layers p(z2) p(z1|z2) over z = (z1, z2)."""
+        hp = self.hparams
+        if not hp.top_latent_dim:
+            return self.top_prior()
+        return TwoLayerLatent(self.top_prior(), lambda z2: diagonal_gaussian(self.top_decoder(z2)),
+                              root_is_z1=False, z1_dim=hp.latent_dim, z2_dim=hp.top_latent_dim)
+
+    def top_prior(self) -> Distribution:
+        """p of the top stochastic layer: N(0, s^2 I), or the VampPrior (1/K) sum_k q(z_top | u_k)."""
+        hp = self.hparams
+        if hp.prior == "vamp":
+            return DiagonalGaussianMixture(self.top_posterior(self.pseudo_inputs))
+        return gaussian_prior(hp.top_latent_dim or hp.latent_dim, hp.prior_scale, self.device, self.dtype)
+
+    @property
+    def pseudo_inputs(self) -> torch.Tensor:
+        """The VampPrior's K pseudo-inputs u_k = hardtanh(w_k), in [0, 1]: (K, C, H, W)."""
+        return F.hardtanh(self.pseudo_input_params, 0.0, 1.0)
+
+    @property
+    def kl_is_closed_form(self) -> bool:
+        return self.hparams.prior == "gaussian" and not self.hparams.top_latent_dim
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Distribution:
-        """q(z|x): an Independent Normal with batch shape (B,) and event shape (L,)."""
-        return diagonal_gaussian(self.encoder(x, labels))
+        """q(z|x), batch shape (B,) and event shape (L,): an Independent Normal, or with two stochastic layers
+        q(z1|x) q(z2|z1) over z = (z1, z2)."""
+        q1 = diagonal_gaussian(self.encoder(x, labels))
+        if not self.hparams.top_latent_dim:
+            return q1
+        return TwoLayerLatent(q1, lambda z1: diagonal_gaussian(self.top_encoder(z1)), root_is_z1=True,
+                              z1_dim=self.hparams.latent_dim, z2_dim=self.hparams.top_latent_dim)
+
+    def top_posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Independent:
+        """q of the top stochastic layer: q(z|x), or with two layers q(z2|z1) at z1 = E[z1|x]."""
+        q = diagonal_gaussian(self.encoder(x, labels))
+        return diagonal_gaussian(self.top_encoder(q.mean)) if self.hparams.top_latent_dim else q
 
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> Distribution:
-        """p(x|z) for z of shape (..., L): batch shape (...), event shape (C, H, W)."""
+        """p(x|z) for z of shape (..., L): batch shape (...), event shape (C, H, W). With two stochastic
+        layers z = (z1, z2) and p(x|z) = p(x|z1)."""
+        z = z[..., : self.hparams.latent_dim]
         lead = z.shape[:-1]
         if labels is not None:
             labels = labels.expand(lead).reshape(-1)
@@ -101,10 +169,52 @@ class VAEModule(L.LightningModule):
         return self.decode(z, labels).log_prob(x)
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean images of p(x|z), z ~ p(z) (or the given z): (n, C, H, W)."""
-        z = self.prior.sample((n,)) if z is None else z.to(self.device)
-        return self.decode(z, labels).mean
+    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None,
+               sampler: str | None = None) -> torch.Tensor:
+        """Mean images of p(x|z), z ~ p(z) (or the given z, or z from the ex-post `sampler`, default the
+        `sampler` hyper-parameter): (n, C, H, W)."""
+        sampler = sampler or self.hparams.get("sampler", "prior")
+        if z is None and sampler == "prior":
+            z = self.prior.sample((n,))
+        elif z is None:
+            if sampler not in self.samplers:
+                raise ValueError(f"no {sampler!r} sampler has been fitted: call fit_sampler(data, {sampler!r}) "
+                                 f"first (fitted: {sorted(self.samplers) or 'none'})")
+            z = self.samplers[sampler].sample(n)
+        return self.decode(z.to(self.device), labels).mean
+
+    def fit_sampler(self, data, kind: str = "gmm", **options) -> nn.Module:
+        """Fit the ex-post sampler `kind` (zoo.samplers) to the posteriors q(z1|x) of `data`'s training images
+        (a DataModule, or a loader of (x, labels) batches); it is kept in `self.samplers` and the weights."""
+        if self.hparams.num_classes:
+            raise ValueError("ex-post samplers are for unconditional VAEs; sample a conditional one with labels")
+        means, stds = self.aggregate_posterior(data)
+        fitted = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
+        fitted.fit(means, stds)
+        self.samplers[kind] = fitted
+        self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), kind: options}
+        return fitted
+
+    @torch.no_grad()
+    def aggregate_posterior(self, data) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means and standard deviations of q(z1|x) over `data`'s training images: (N, L) each. A DataModule's
+        images are prepared as for training (scaled, and binarised when it binarises dynamically)."""
+        loader = data
+        if hasattr(data, "train_dataloader"):
+            data.setup("fit")
+            loader = data.train_dataloader()
+        was_training, means, stds = self.training, [], []
+        self.eval()
+        for batch in loader:
+            if hasattr(data, "on_after_batch_transfer"):
+                batch = data.on_after_batch_transfer(batch, 0)
+                if getattr(data, "binarize", None) == "dynamic":
+                    batch = (torch.bernoulli(batch[0]), batch[1])
+            q = diagonal_gaussian(self.encoder(batch[0].to(self.device), None))  # q(z1|x)
+            means.append(q.mean)
+            stds.append(q.stddev)
+        self.train(was_training)
+        return torch.cat(means), torch.cat(stds)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -126,22 +236,32 @@ class VAEModule(L.LightningModule):
         ramp = min(1.0, (self.global_step + 1) / warmup) if warmup > 0 else 1.0
         return self.hparams.beta * ramp
 
-    def step(self, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        """Loss and logs for one batch; also the posterior means (B, L) and per-dimension KL (B, L)."""
+    def step(self, batch, beta: float | torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
+        """Loss and logs for one batch; also the posterior means (B, L) and the per-dimension KL (B, L),
+        None where the KL is a Monte Carlo estimate. `beta` (default: `beta_now()`) comes in as a tensor on the
+        compiled path, so a KL warm-up does not make torch.compile specialise on every new value."""
         x, labels = self.unpack(batch)
         hp = self.hparams
-        posterior = self.encode(x, labels)
+        posterior, prior = self.encode(x, labels), self.prior
         z = posterior.rsample((hp.num_samples,))  # (k, B, L)
         log_px = self.decode(z, labels).log_prob(x)  # (k, B)
-        kl_per_dim = kl_divergence(posterior.base_dist, self.prior.base_dist)  # (B, L), closed form
-        kl = kl_per_dim.sum(-1)
+        if self.kl_is_closed_form:
+            kl_per_dim = kl_divergence(posterior.base_dist, prior.base_dist)  # (B, L)
+            kl = kl_per_dim.sum(-1)
+            log_prior_ratio = None
+        else:
+            kl_per_dim = None
+            log_prior_ratio = prior.log_prob(z) - posterior.log_prob(z)  # (k, B)
+            kl = -log_prior_ratio.mean(0)  # Monte Carlo, over the k samples
         reconstruction = log_px.mean(0)
         elbo = reconstruction - kl
-        beta = self.beta_now()
-        logs = {"elbo": elbo.mean(), "reconstruction": reconstruction.mean(), "kl": kl.mean(),
-                "beta": torch.full((), beta)}
+        beta = torch.as_tensor(self.beta_now() if beta is None else beta)
+        logs = {"elbo": elbo.mean(), "reconstruction": reconstruction.mean(), "kl": kl.mean(), "beta": beta}
         if hp.objective == "iwae":
-            log_w = log_px + self.prior.log_prob(z) - posterior.log_prob(z)
+            if log_prior_ratio is None:
+                log_prior_ratio = prior.log_prob(z) - posterior.log_prob(z)
+            log_w = log_px + log_prior_ratio
             bound = torch.logsumexp(log_w, 0) - math.log(hp.num_samples)
             logs["iwae_bound"] = bound.mean()
             loss = -logs["iwae_bound"]
@@ -166,7 +286,10 @@ class VAEModule(L.LightningModule):
             )
 
     def training_step(self, batch, batch_idx):
-        loss, logs, _, _ = self.step(batch)
+        if self.training_loss is None:
+            self.training_loss = CompiledOrEager(self.step, "VAEModule.step") if self.hparams.get("compile") \
+                else self.step
+        loss, logs, _, _ = self.training_loss(batch, torch.tensor(self.beta_now(), device=self.device))
         check_finite(self, logs, ("reconstruction", "kl", "loss"))
         self.train_logs.update(self, logs, len(batch[0]))
         return loss
@@ -182,7 +305,8 @@ class VAEModule(L.LightningModule):
         self.log_dict({f"val/{k}": v for k, v in logs.items() if k != "elbo"}, batch_size=len(batch[0]),
                       sync_dist=True)
         self.log("val/elbo", logs["elbo"], prog_bar=True, batch_size=len(batch[0]), sync_dist=True)
-        sums = torch.stack([mean.sum(0), (mean**2).sum(0), kl_per_dim.sum(0)])  # (3, L)
+        sums = [mean.sum(0), (mean**2).sum(0)] + ([] if kl_per_dim is None else [kl_per_dim.sum(0)])
+        sums = torch.stack(sums)  # (3, L), or (2, L) without a per-dimension KL
         count = torch.tensor(len(mean), device=mean.device, dtype=mean.dtype)
         self._val_sums = (sums, count) if self._val_sums is None else (
             self._val_sums[0] + sums, self._val_sums[1] + count)
@@ -192,10 +316,11 @@ class VAEModule(L.LightningModule):
             return
         sums = self.trainer.strategy.reduce(self._val_sums[0], reduce_op="sum")
         count = self.trainer.strategy.reduce(self._val_sums[1], reduce_op="sum")
-        mean_mu, mean_mu2, mean_kl = sums / count
+        mean_mu, mean_mu2, *mean_kl = sums / count
         variance = mean_mu2 - mean_mu**2  # Cov_x E_q[z_j], per dimension
         self.log("val/active_units", (variance > ACTIVE_UNIT_THRESHOLD).sum().float())
-        self.log_dict({f"val/kl_dim/{j:03d}": v for j, v in enumerate(mean_kl)})
+        if mean_kl:
+            self.log_dict({f"val/kl_dim/{j:03d}": v for j, v in enumerate(mean_kl[0])})
 
     def test_step(self, batch, batch_idx):
         x, labels = self.unpack(batch)
@@ -246,7 +371,7 @@ class VAEModule(L.LightningModule):
 
 
 def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                          objective, num_samples, test_num_samples) -> None:
+                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
@@ -257,6 +382,12 @@ def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_
         (objective not in ("elbo", "iwae"), f"objective must be 'elbo' or 'iwae', got {objective!r}"),
         (num_samples < 1, f"num_samples (k) must be >= 1, got {num_samples}"),
         (test_num_samples < 1, f"test_num_samples (k) must be >= 1, got {test_num_samples}"),
+        (prior not in ("gaussian", "vamp"), f"prior must be 'gaussian' or 'vamp', got {prior!r}"),
+        (num_pseudo_inputs < 1, f"num_pseudo_inputs must be >= 1, got {num_pseudo_inputs}"),
+        (top_latent_dim < 0, f"top_latent_dim must be >= 0 (0: one stochastic layer), got {top_latent_dim}"),
+        (prior == "vamp" and num_classes > 0, "the VampPrior is for unconditional models: use num_classes=0"),
+        (free_bits > 0 and (prior != "gaussian" or top_latent_dim > 0),
+         "free bits need the closed-form KL per dimension: a gaussian prior and one stochastic layer"),
         (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0),
          "the IWAE bound has no KL term: leave beta=1, free_bits=0 and kl_warmup_steps=0"),
     ]
