@@ -5,6 +5,9 @@ and caches the real side, the second loads it. Times the SampleQuality callback:
 evaluation (generating the samples, extracting their features, computing FID, KID and IS).
 
     python benchmarks/fid_speed.py --ckpt runs/.../last.ckpt [--config configs/gan/dcgan_mnist.yaml]
+    python benchmarks/fid_speed.py --weights checkpoints/dcgan.mnist
+
+Writes benchmarks/results/fid_speed.json.
 """
 
 import argparse
@@ -12,6 +15,7 @@ import json
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -33,7 +37,10 @@ def timed(name: str, method):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ckpt", required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ckpt", help="a Lightning checkpoint of the recipe")
+    source.add_argument("--weights", help="zoo weights: a registry name or a weights folder")
+    parser.add_argument("--output", default="benchmarks/results/fid_speed.json")
     parser.add_argument("--config", default="configs/gan/dcgan_mnist.yaml")
     parser.add_argument("--root", default="../shared/data")
     parser.add_argument("--num-samples", type=int, default=10_000)
@@ -42,7 +49,10 @@ def main() -> None:
     SampleQuality.evaluate = timed("evaluation", SampleQuality.evaluate)
     cache, runs = tempfile.mkdtemp(), []
     for attempt in ("cold cache", "warm cache"):
-        test = cli(["test", "--config", args.config, "--ckpt_path", args.ckpt, "--data.root", args.root,
+        model = ["--ckpt_path", args.ckpt] if args.ckpt else ["--weights", args.weights]
+        if args.weights and Path(args.weights, "config.yaml").exists():  # the networks the weights were trained as
+            model += ["--model", str(Path(args.weights, "config.yaml"))]
+        test = cli(["test", "--config", args.config, *model, "--data.root", args.root,
                     "--data.download", "false", "--trainer.limit_test_batches", "1", "--trainer.logger", "false",
                     "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", tempfile.mkdtemp(),
                     "--trainer.callbacks.num_samples", str(args.num_samples), "--trainer.callbacks.cache_dir", cache])
@@ -50,8 +60,11 @@ def main() -> None:
         runs.append({"run": attempt, "evaluation_seconds": round(timings["evaluation"], 2),
                      "real_side_seconds": round(timings["real_side"], 2), **metrics})
     callback = next(c for c in test.trainer.callbacks if isinstance(c, SampleQuality))
-    print(json.dumps({"command": "python " + " ".join(sys.argv), "torch_threads": torch.get_num_threads(),
-                      "protocol": callback.protocol, "runs": runs}, indent=1))
+    report = {"command": "python " + " ".join(sys.argv), "torch_threads": torch.get_num_threads(),
+              "protocol": callback.protocol, "runs": runs}
+    print(json.dumps(report, indent=1))
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ as the recipe's `compile_test: true`) compilation happens on the first and last 
 pass and is reported apart.
 
     python benchmarks/is_nll_flops.py --root ../shared/data [--ckpt runs/.../last.ckpt] [--k 5000] [--images 10000]
+    python benchmarks/is_nll_flops.py --root ../shared/data --weights checkpoints/iwae_mlp.mnist
+
+Writes benchmarks/results/is_nll_flops_compiled.json (or _eager.json with --no-compile).
 """
 
 import argparse
@@ -17,13 +20,15 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 from tempfile import mkdtemp
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from zoo import VAEModule
+from zoo import VAEModule, hub
 from zoo.cli import main as cli
+from zoo.cli import resolve_weights
 from zoo.metrics.likelihood import CHUNK_ELEMENTS, importance_sampled_log_likelihood
 
 RECIPE = "configs/vae/mlp_mnist.yaml"
@@ -49,6 +54,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="../shared/data")
     parser.add_argument("--ckpt", default=None, help="a trained checkpoint of the recipe (random weights without)")
+    parser.add_argument("--weights", default=None, help="or zoo weights: registry name or folder")
+    parser.add_argument("--output", default=None, help="default: benchmarks/results/is_nll_flops_<path>.json")
     parser.add_argument("--k", type=int, default=5000)
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -59,6 +66,8 @@ def main() -> None:
     model, data = built.model, built.datamodule
     if args.ckpt:
         model = VAEModule.load_from_checkpoint(args.ckpt, weights_only=True, map_location="cpu")
+    elif args.weights:
+        hub.load_weights(model, resolve_weights(args.weights))
     model.eval()
     images = data.test_set.tensors[0][: args.images].float() / 255  # binarised once with the fixed seed
     batches = list(images.split(args.batch_size))
@@ -95,6 +104,9 @@ def main() -> None:
         "ratio_to_matmul": round(rate / reference, 3),
     }
     print(json.dumps(report, indent=1))
+    path = Path(args.output or f"benchmarks/results/is_nll_flops_{'compiled' if args.compile else 'eager'}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

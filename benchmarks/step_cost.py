@@ -3,12 +3,15 @@ PyTorch loop on the same networks, data and number of steps, as a ratio measured
 
 - vae: the MLP VAE of configs/vae/mlp_mnist_elbo.yaml on dynamically binarised MNIST; the hand-written
   loop computes the one-sample ELBO with plain tensor code (BCE-with-logits, closed-form Gaussian KL).
-- gan: DCGAN (configs/gan/dcgan_mnist.yaml networks, no EMA) on MNIST; the hand-written loop alternates
-  a discriminator and a generator step as PyTorch's DCGAN example does.
+- gan: DCGAN (64 base channels, as the shipped dcgan.mnist; no EMA) on MNIST; the hand-written loop does the
+  module's work: a discriminator step on a detached fake batch, then a generator step on a fresh z with a
+  second generator forward, each with the other player's weights frozen (`requires_grad_(False)`, as
+  Lightning's `toggle_optimizer` does), so neither step computes the other player's weight gradients.
 
 The Trainer runs the module as a user would, with its own logging; "bare" has no logger and no progress
 bar, "full" adds the default TensorBoard logger and the progress bar. The three run in turn for several
-rounds and the median per-round ratio is reported.
+rounds, the order rotating from round to round so that none always runs first (or after the same one),
+and the median per-round ratio is reported. The report goes to benchmarks/results/step_cost_<model>.json.
 
     python benchmarks/step_cost.py vae --root ../shared/data [--steps 300] [--rounds 5]
     python benchmarks/step_cost.py gan --root ../shared/data [--steps 100] [--rounds 5]
@@ -18,8 +21,10 @@ import argparse
 import copy
 import json
 import statistics
+import sys
 import time
 from functools import partial
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -61,13 +66,18 @@ def gan_loop(model: GANModule, batches, steps: int) -> None:
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     for _ in range(steps // 2):  # one optimizer step of each player per batch
         real, _ = next(batches)
+        generator.requires_grad_(False)
+        discriminator.requires_grad_(True)
         fake = torch.sigmoid(generator(torch.randn(len(real), 100)))
-        d_loss = F.softplus(-discriminator(real)).mean() + F.softplus(discriminator(fake.detach())).mean()
-        discriminator.zero_grad()
+        d_loss = F.softplus(-discriminator(real)).mean() + F.softplus(discriminator(fake)).mean()
+        d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()
+        generator.requires_grad_(True)
+        discriminator.requires_grad_(False)
+        fake = torch.sigmoid(generator(torch.randn(len(real), 100)))
         g_loss = F.softplus(-discriminator(fake)).mean()
-        generator.zero_grad()
+        g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         g_optimizer.step()
 
@@ -105,27 +115,41 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps (a GAN batch takes two)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--folder", default="runs/benchmark_step_cost")
+    parser.add_argument("--output", default=None, help="default: benchmarks/results/step_cost_<model>.json")
     args = parser.parse_args()
     steps = args.steps or (300 if args.model == "vae" else 100)
     datamodule = MNIST(root=args.root, binarize="dynamic" if args.model == "vae" else "none", batch_size=128)
     datamodule.setup("fit")
     torch.manual_seed(0)
     base = make_vae() if args.model == "vae" else make_gan()
-    times = {"hand": [], "trainer_bare": [], "trainer_full": []}
-    for _ in range(args.rounds):
-        times["hand"].append(hand_written(args.model, copy.deepcopy(base), datamodule, steps))
-        times["trainer_bare"].append(under_trainer(copy.deepcopy(base), datamodule, steps, False, args.folder))
-        times["trainer_full"].append(under_trainer(copy.deepcopy(base), datamodule, steps, True, args.folder))
+    variants = {
+        "hand": lambda: hand_written(args.model, copy.deepcopy(base), datamodule, steps),
+        "trainer_bare": lambda: under_trainer(copy.deepcopy(base), datamodule, steps, False, args.folder),
+        "trainer_full": lambda: under_trainer(copy.deepcopy(base), datamodule, steps, True, args.folder),
+    }
+    names = list(variants)
+    times, orders = {name: [] for name in names}, []
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]  # rotate: each runs first in turn
+        orders.append(order)
+        for name in order:
+            times[name].append(variants[name]())
     ratios = {name: [t / h for t, h in zip(times[name], times["hand"], strict=True)]
               for name in ("trainer_bare", "trainer_full")}
     report = {
+        "command": "python " + " ".join(sys.argv),
         "model": args.model, "optimizer_steps": steps, "rounds": args.rounds, "batch_size": 128,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads(), "orders": orders,
         "hand_ms_per_optimizer_step": round(1000 * statistics.median(times["hand"]) / steps, 2),
         **{f"ratio_{name}": round(statistics.median(values), 4) for name, values in ratios.items()},
         **{f"ratios_{name}": [round(r, 4) for r in values] for name, values in ratios.items()},
+        **{f"ratios_{name}_min_max": [round(min(values), 2), round(max(values), 2)] for name, values in ratios.items()},
+        "seconds": {name: [round(t, 3) for t in values] for name, values in times.items()},
     }
     print(json.dumps(report, indent=2))
+    path = Path(args.output or f"benchmarks/results/step_cost_{args.model}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,18 @@ and the reverse KL of the high-quality mode histogram against uniform. Prints th
     python benchmarks/toy_modes.py [--seeds 0 1 2] [--recipes ring grid] [-- --model.r1_gamma 0.1 ...]
 
 Arguments after `--` go to `lightning fit` unchanged, to try a variant of the recipes.
+
+The runs are merged into benchmarks/results/toy_modes.json (a run replaces the earlier one of the same recipe and
+seed, so the recipes can run as separate commands), with the per-recipe means and PacGAN's figures beside them;
+`--summarise-only` recomputes those from the runs already in the file, without training.
 """
 
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -38,25 +44,49 @@ def run(kind: str, seed: int, folder: str, overrides: list[str]) -> dict:
             "generator_iterations": int(fit.model.generator_iterations), **stats}
 
 
+def summary(runs: list[dict]) -> dict:
+    """Per recipe: the means over seeds (high quality in %) and the longest training, as the README reports them."""
+    out = {}
+    for kind in sorted({r["kind"] for r in runs}):
+        rows = [r for r in runs if r["kind"] == kind]
+        out[kind] = {"seeds": [r["seed"] for r in rows],
+                     **{f"mean_{key}": statistics.mean(r[key] for r in rows) for key in ("modes", "reverse_kl")},
+                     "mean_high_quality_percent": 100 * statistics.mean(r["high_quality"] for r in rows),
+                     "max_train_seconds": max(r["train_seconds"] for r in rows)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--recipes", nargs="+", default=["ring", "grid"])
     parser.add_argument("--folder", default="runs/benchmark_toy")
+    parser.add_argument("--output", default="benchmarks/results/toy_modes.json")
+    parser.add_argument("--summarise-only", action="store_true", help="no training: recompute the file's summary")
     args, overrides = parser.parse_known_args()
     overrides = [arg for arg in overrides if arg != "--"]
-    results = [run(kind, seed, args.folder, overrides) for kind in args.recipes for seed in args.seeds]
-    print(json.dumps(results, indent=1))
+    path = Path(args.output)
+    report = json.loads(path.read_text()) if path.exists() else {"commands": [], "runs": []}
+    if not args.summarise_only:
+        results = [run(kind, seed, args.folder, overrides) for kind in args.recipes for seed in args.seeds]
+        print(json.dumps(results, indent=1))
+        fresh = {(r["kind"], r["seed"]) for r in results}
+        report["runs"] = [r for r in report["runs"] if (r["kind"], r["seed"]) not in fresh] + results
+        report["commands"] = [*report["commands"], "python " + " ".join(sys.argv)]
+    report["summary"] = summary(report["runs"])
+    report["pacgan_table_1"] = {kind: {name: dict(zip(("modes", "high_quality_percent", "reverse_kl"), row,
+                                                      strict=True))
+                                       for name, row in table.items()} for kind, table in PACGAN_TABLE_1.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\n| data | model | modes | high quality % | reverse KL | max train s |  (seeds {args.seeds})",
           " ".join(overrides))
     print("|---|---|---|---|---|---|")
-    for kind in args.recipes:
+    for kind, means in report["summary"].items():
         for name, (modes, hq, rkl) in PACGAN_TABLE_1[kind].items():
             print(f"| {kind} | {name} (PacGAN paper) | {modes} | {hq} | {rkl} | |")
-        rows = [r for r in results if r["kind"] == kind]
-        modes, hq, rkl = (statistics.mean(r[key] for r in rows) for key in ("modes", "high_quality", "reverse_kl"))
-        print(f"| {kind} | zoo toy_{kind}.yaml | {modes:.2f} | {100 * hq:.1f} | {rkl:.3f} | "
-              f"{max(r['train_seconds'] for r in rows):.0f} |")
+        print(f"| {kind} | zoo toy_{kind}.yaml | {means['mean_modes']:.2f} | {means['mean_high_quality_percent']:.1f} "
+              f"| {means['mean_reverse_kl']:.3f} | {means['max_train_seconds']:.0f} |")
 
 
 if __name__ == "__main__":

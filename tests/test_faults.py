@@ -61,6 +61,40 @@ def test_a_nan_in_the_discriminator_stops_the_gan_naming_the_d_loss(tmp_path):
     assert all(torch.isfinite(v.float()).all() for v in last["state_dict"].values())
 
 
+class WeightsAtBatchStart(L.Callback):
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.generator = {k: v.clone() for k, v in pl_module.generator.state_dict().items()}
+        self.discriminator = {k: v.clone() for k, v in pl_module.discriminator.state_dict().items()}
+
+
+def test_a_nan_in_g_loss_stops_the_gan_after_the_discriminator_step_and_before_the_generator_step(monkeypatch):
+    import zoo.modules.gan
+
+    calls = []
+
+    def nan_on_third_call(fake_logits, objective):
+        calls.append(1)
+        loss = zoo.losses.generator_loss(fake_logits, objective)
+        return loss * float("nan") if len(calls) == 3 else loss
+
+    monkeypatch.setattr(zoo.modules.gan, "generator_loss", nan_on_third_call)
+    gan = GANModule(partial(MLPDecoder, hidden=[16]), partial(MLPEncoder, hidden=[16]), image_shape=(2,),
+                    latent_dim=2, output_activation="identity")
+    weights = WeightsAtBatchStart()
+    trainer = L.Trainer(max_steps=20, callbacks=[weights], logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, limit_val_batches=0)
+    with pytest.raises(FloatingPointError) as error:
+        trainer.fit(gan, ToyMixture("ring", num_train=2000, batch_size=100))
+    message = str(error.value)
+    assert re.search(r"GANModule: non-finite g_loss = nan.* at global step 5", message)  # 2 optimizer steps a batch
+    assert "the discriminator's step of this iteration, taken before g_loss, was applied" in message
+    for name, before in weights.generator.items():
+        assert torch.equal(gan.generator.state_dict()[name], before), f"the generator's {name} changed"
+    changed = [name for name, before in weights.discriminator.items()
+               if not torch.equal(gan.discriminator.state_dict()[name], before)]
+    assert changed, "the message says the discriminator stepped, but none of its weights changed"
+
+
 @pytest.fixture(scope="module")
 def vae_checkpoint(tmp_path_factory):
     folder = tmp_path_factory.mktemp("vae")

@@ -50,6 +50,20 @@ def test_fid_and_kid_grow_with_added_noise(digits):
     assert kids[1] > 3 * noisy[1]["kid_std"] / 20**0.5 and kids[2] > kids[1]  # KID is noisier: from 0.15 on
 
 
+def test_a_small_evaluation_does_not_shrink_the_kid_subsets_of_the_next(digits):
+    def kid(quality: ImageQuality, fake: torch.Tensor) -> float:
+        quality.reset_generated()
+        quality.update(fake, real=False)
+        return quality.compute()["kid_mean"]
+
+    extractor = DigitFeatures()
+    reused, fresh = (ImageQuality(extractor, kid_subset_size=200, kid_subsets=10) for _ in range(2))
+    for quality in (reused, fresh):
+        quality.update(digits[:500], real=True)
+    kid(reused, digits[500:550])  # 50 generated images: subsets of 50 this time only
+    assert kid(reused, digits[600:1000]) == kid(fresh, digits[600:1000])  # subsets of 200 again
+
+
 @pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 def test_fid_agrees_with_an_independent_scipy_frechet_distance(digits):
     extractor = DigitFeatures()

@@ -1,6 +1,9 @@
 """VAEModule: bounds, estimators, gradients, options, errors and checkpoints."""
 
+import gc
 import math
+import warnings
+import weakref
 from functools import partial
 
 import lightning as L
@@ -8,7 +11,8 @@ import pytest
 import torch
 
 from zoo import VAEModule
-from zoo.metrics.likelihood import importance_sampled_log_likelihood
+from zoo.distributions import GaussianLikelihood
+from zoo.metrics.likelihood import CompileFallbackWarning, bits_per_dim, importance_sampled_log_likelihood
 from zoo.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
 
@@ -166,12 +170,45 @@ def test_training_logs_reach_the_logger_on_its_cadence_and_as_epoch_means(tmp_pa
     assert len(epoch) == 1 and epoch[0] < 0
 
 
-def test_compiled_importance_sampled_nll_matches_the_eager_one():
+def test_compiled_importance_sampled_nll_matches_the_eager_one_and_lets_the_vae_go():
     vae = VAEModule(partial(MLPEncoder, hidden=[32]), partial(MLPDecoder, hidden=[32]), image_shape=(1, 8, 8),
                     latent_dim=4).eval()
     x = torch.rand(3, 1, 8, 8).round()
     estimates = []
-    for compile in (False, True):
-        torch.manual_seed(0)
-        estimates.append(importance_sampled_log_likelihood(vae, x, num_samples=50, compile=compile))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompileFallbackWarning)  # pyproject ignores UserWarnings, not this one
+        for compile in (False, True):
+            torch.manual_seed(0)
+            estimates.append(importance_sampled_log_likelihood(vae, x, num_samples=50, compile=compile))
+    fallbacks = [str(w.message) for w in caught if issubclass(w.category, CompileFallbackWarning)]
+    assert not fallbacks, f"torch.compile fell back to eager, so eager was compared with itself: {fallbacks}"
     torch.testing.assert_close(estimates[1], estimates[0], rtol=1e-5, atol=1e-4)
+    # the compiled-likelihood cache must not keep the VAE alive
+    alive = weakref.ref(vae)
+    del vae
+    gc.collect()
+    assert alive() is None, "the VAE outlived its last reference: something (the compile cache?) still holds it"
+
+
+def test_bits_per_dim_by_hand():
+    dims = 784
+    # Bernoulli with p = 1/2 for every pixel: one bit per pixel
+    assert float(bits_per_dim(torch.tensor(dims * math.log(2)), dims)) == pytest.approx(1.0)
+    # a uniform density on [0, 1]^D (nll 0): each of the 256^D 8-bit images has probability 256^-D, 8 bits/dim
+    assert float(bits_per_dim(torch.tensor(0.0), dims, levels=256)) == pytest.approx(8.0)
+    # a density of 2 on [0, 1/2]^D (nll -D ln 2): the images in that half of each range, 2 * 256^-D each, 7 bits
+    assert float(bits_per_dim(torch.tensor(-dims * math.log(2)), dims, levels=256)) == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_lightning_test_reports_bits_per_dim_for_the_likelihood_kind(likelihood):
+    from zoo.data import Digits
+
+    extra = {"likelihood": partial(GaussianLikelihood, sigma=0.1)} if likelihood == "gaussian" else {}
+    vae = small_vae(image_shape=(1, 28, 28), test_num_samples=4, **extra)
+    trainer = L.Trainer(limit_test_batches=2, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    metrics = trainer.test(vae, Digits(batch_size=16), verbose=False)[0]
+    dims, nll = 28 * 28, metrics["test/nll"]
+    expected = nll / (dims * math.log(2)) + (8 if likelihood == "gaussian" else 0)  # + log2(256): dequantised
+    assert metrics["test/bits_per_dim"] == pytest.approx(expected, rel=1e-5)
+    assert ("ln 256" in vae.test_protocol["bits_per_dim"]) == (likelihood == "gaussian")

@@ -37,7 +37,7 @@ class ImageQuality(nn.Module):
     def __init__(self, extractor: nn.Module, kid: bool = True, inception_score: bool = True,
                  kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0):
         super().__init__()
-        self.extractor, self.seed = extractor, seed
+        self.extractor, self.seed, self.kid_subset_size = extractor, seed, kid_subset_size
         width = extractor.num_features
         self.fid = FrechetInceptionDistance(feature=Precomputed(width), reset_real_features=False)
         self.kid = KernelInceptionDistance(feature=Precomputed(width), subsets=kid_subsets,
@@ -65,7 +65,8 @@ class ImageQuality(nn.Module):
             torch.manual_seed(self.seed)  # the same on every rank and every evaluation
             if self.kid is not None:
                 num_fake = int(self.fid.fake_features_num_samples)  # local count; the subsets need the global one
-                self.kid.subset_size = min(self.kid.subset_size, self.num_real_total(), self.total(num_fake))
+                # per evaluation: a small one must not shrink the subsets of the next
+                self.kid.subset_size = min(self.kid_subset_size, self.num_real_total(), self.total(num_fake))
                 kid_mean, kid_std = self.kid.compute()
                 results.update(kid_mean=float(kid_mean), kid_std=float(kid_std))
             if self.inception_score is not None:

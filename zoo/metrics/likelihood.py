@@ -8,7 +8,13 @@ The k samples are drawn in chunks of several samples at a time, each chunk decod
 With `compile=True` the decoder and the likelihood's log-density go through torch.compile: the
 element-wise work on each decoded pixel (the log-density and its sum) becomes one fused loop instead of
 a dozen passes over memory, which otherwise cost as much as the decoder's matrix multiplies on a CPU.
-Compiling takes tens of seconds once; without a working compiler the eager code runs, with a warning.
+Compiling takes tens of seconds once; without a working compiler the eager code runs, with a
+`CompileFallbackWarning`.
+
+Bits per dimension: a Bernoulli likelihood is a probability of the binary pixels, so nll / (D ln 2). A
+continuous density on images scaled to [0, 1] is turned into the density of 8-bit images under uniform
+dequantisation (pixel values y + u, u ~ U[0, 1), on [0, 256)^D), as the literature reports it
+(Theis et al. 2016; Dinh et al. 2017): p(y + u) = p(x) / 256^D, so bits/dim = (nll + D ln 256) / (D ln 2).
 """
 
 import math
@@ -17,7 +23,11 @@ import weakref
 
 import torch
 
-COMPILED = weakref.WeakKeyDictionary()  # vae -> its compiled log_likelihood
+COMPILED = weakref.WeakKeyDictionary()  # vae -> compiled log_likelihood(vae, z, x, labels), holding no vae
+
+
+class CompileFallbackWarning(UserWarning):
+    """torch.compile failed and the IS-NLL ran eagerly (its own class, so that a test can tell)."""
 
 CHUNK_ELEMENTS = 2**22  # decoded pixels per chunk: 16 MiB of float32, within a server CPU's last-level cache
 
@@ -43,21 +53,25 @@ def importance_sampled_log_likelihood(
 
 
 def compiled_log_likelihood(vae):
+    """vae.log_likelihood compiled once per vae. The cache keeps the unbound method: a value that referred to
+    the vae (its bound method, a closure over it) would keep every vae it ever saw alive."""
     if vae not in COMPILED:
-        compiled = torch.compile(vae.log_likelihood)
+        COMPILED[vae] = torch.compile(type(vae).log_likelihood)
 
-        def log_likelihood(z, x, labels):
-            try:
-                return compiled(z, x, labels)
-            except Exception as error:  # no C++ compiler, an unsupported platform, ...
-                warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); IS-NLL runs eagerly",
-                              stacklevel=2)
-                COMPILED[vae] = vae.log_likelihood
-                return vae.log_likelihood(z, x, labels)
+    def log_likelihood(z, x, labels):
+        try:
+            return COMPILED[vae](vae, z, x, labels)
+        except Exception as error:  # no C++ compiler, an unsupported platform, ...
+            warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); IS-NLL runs eagerly",
+                          CompileFallbackWarning, stacklevel=2)
+            COMPILED[vae] = type(vae).log_likelihood
+            return vae.log_likelihood(z, x, labels)
 
-        COMPILED[vae] = log_likelihood
-    return COMPILED[vae]
+    return log_likelihood
 
 
-def bits_per_dim(nll_nats: torch.Tensor, dims: int) -> torch.Tensor:
-    return nll_nats / (dims * math.log(2))
+def bits_per_dim(nll_nats: torch.Tensor, dims: int, levels: int | None = None) -> torch.Tensor:
+    """nll in nats of D = `dims` values -> bits per value. `levels`: None for a probability of discrete values
+    (Bernoulli); 256 for a continuous density on data scaled to [0, 1] from 8 bits (see the module docstring)."""
+    dequantisation = dims * math.log(levels) if levels else 0.0
+    return (nll_nats + dequantisation) / (dims * math.log(2))
