@@ -30,8 +30,14 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
     ("iwae_mlp.mnist", "vae/mlp_mnist", "IWAE (Burda et al.): MLP 512-512, latent 32, Bernoulli, 5-sample IWAE "
      "bound, dynamically binarised MNIST", "runs/benchmark_vae_mnist",
      "python benchmarks/vae_mnist_nll.py --root ../shared/data --minutes 15 --k 5000", 1000),
-    ("vae_conv_gaussian.mnist", "vae/conv_mnist_gaussian", "convolutional VAE, Gaussian likelihood with fixed "
-     "sigma (the seed's MSE form, in nats), grey-level MNIST", "runs/zoo/vae_conv_gaussian.mnist", SCRIPT, 100),
+    ("vae_conv_gaussian.mnist", "vae/conv_mnist_gaussian", "convolutional VAE, Gaussian likelihood with the "
+     "optimal sigma (Rybkin et al. 2021: sigma^2 = the batch MSE), grey-level MNIST",
+     "runs/zoo/vae_conv_gaussian.mnist",
+     HOUR.format("vae/conv_mnist_gaussian") + " --trainer.max_time 00:00:40:00", 100),
+    ("hvae_vamp.mnist", "vae/hvae_vamp_mnist", "two-stochastic-layer VAE (Burda et al.'s 200-200 / 100 / 100-100 / 50 "
+     "tanh architecture) with the VampPrior (K = 500) on the top layer, 5-sample IWAE bound, dynamically binarised "
+     "MNIST", "runs/zoo/hvae_vamp.mnist",
+     HOUR.format("vae/hvae_vamp_mnist") + " --model.compile true --trainer.max_time 00:00:55:00", 5000),
     ("beta_vae.mnist", "vae/beta_vae_mnist", "beta-VAE (Higgins et al.), beta = 4 with KL warm-up",
      "runs/zoo/beta_vae.mnist", SCRIPT, 1000),
     ("cvae_mlp.mnist", "vae/cvae_mnist", "conditional VAE (Sohn et al.): the digit label enters encoder and "
@@ -46,6 +52,9 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      "runs/zoo/hinge_sn.mnist", SCRIPT, None),
     ("cgan.mnist", "gan/cgan_mnist", "class-conditional GAN with a projection discriminator",
      "runs/zoo/cgan.mnist", SCRIPT, None),
+    ("dcgan.stacked_mnist", "gan/dcgan_stacked_mnist", "PacDCGAN2 (Lin et al. 2018) on Stacked MNIST: DCGAN with "
+     "32 base channels, the discriminator judging two samples at once, EMA generator", "runs/zoo/dcgan.stacked_mnist",
+     HOUR.format("gan/dcgan_stacked_mnist") + " --trainer.max_time 00:00:50:00", None),
     ("gan_mlp.ring", "gan/toy_ring", "GAN on PacGAN's ring of 8 Gaussians (non-saturating, R1, EMA)",
      "runs/benchmark_toy/ring_seed0", "python benchmarks/toy_modes.py --recipes ring  (seed 0)", None),
     ("gan_mlp.grid", "gan/toy_grid", "GAN on PacGAN's grid of 25 Gaussians (non-saturating, R1, EMA)",
@@ -62,6 +71,9 @@ BUDGET = {  # training budget of the shipped weights; entries not named here had
     "vae_mlp.mnist": "51 min, 1 CPU thread, 180 epochs",
     "iwae_mlp.mnist": "15 min, 2 CPU threads",
     "dcgan.mnist": "60 min, 1 CPU thread",
+    "vae_conv_gaussian.mnist": "40 min, 1 CPU thread",
+    "hvae_vamp.mnist": "55 min, 1 CPU thread",
+    "dcgan.stacked_mnist": "50 min, 1 CPU thread",
     "gan_mlp.ring": "458 s, 1 CPU thread",
     "gan_mlp.grid": "474 s, 1 CPU thread",
 }
