@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli, Independent, Normal
 
+from zoo.errors import InputError
+
 LOG_VAR_RANGE = (-30.0, 20.0)  # keeps exp(log_var) finite in float32
 
 
@@ -79,9 +81,9 @@ class GaussianLikelihood(nn.Module):
     ):
         super().__init__()
         if sigma <= 0:
-            raise ValueError(f"GaussianLikelihood: sigma must be > 0, got {sigma}")
+            raise InputError(f"GaussianLikelihood: sigma must be > 0, got {sigma}")
         if learn_sigma not in ("fixed", "global", "pixel"):
-            raise ValueError(f"GaussianLikelihood: learn_sigma must be fixed, global or pixel, got {learn_sigma!r}")
+            raise InputError(f"GaussianLikelihood: learn_sigma must be fixed, global or pixel, got {learn_sigma!r}")
         shape = tuple(image_shape) if learn_sigma == "pixel" else ()
         log_sigma = torch.full(shape, float(torch.tensor(sigma).log()))
         if learn_sigma == "fixed":

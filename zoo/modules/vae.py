@@ -7,6 +7,7 @@ linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, clas
 """
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -20,9 +21,11 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 
 from zoo import hub
 from zoo.distributions import BernoulliLikelihood, diagonal_gaussian, gaussian_prior
+from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.guards import check_finite
+from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -32,6 +35,9 @@ NetFactory = Callable[[tuple, int, int], nn.Module]
 LikelihoodFactory = Callable[[tuple], nn.Module]
 FACTORIES = ("encoder", "decoder", "likelihood", "optimizer", "lr_scheduler")
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active if Cov_x(E_q[z_j]) > 0.01
+# These are reduced across processes before they are logged (on_validation_epoch_end), so Lightning's advice, once
+# per latent dimension, to log them with sync_dist=True does not apply.
+warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\('val/(active_units|kl_dim/\d+)'")
 
 
 class VAEModule(L.LightningModule):
@@ -76,17 +82,34 @@ class VAEModule(L.LightningModule):
     def prior(self) -> Distribution:
         return gaussian_prior(self.hparams.latent_dim, self.hparams.prior_scale, self.device, self.dtype)
 
-    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Distribution:
-        """q(z|x): an Independent Normal with batch shape (B,) and event shape (L,)."""
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | int | None = None) -> Distribution:
+        """q(z|x) for images x (B, C, H, W): an Independent Normal with batch shape (B,) and event shape (L,)."""
+        x, labels = self.checked_images(x, labels, "encode")
+        return self._encode(x, labels)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | int | None = None) -> Distribution:
+        """p(x|z) for z of shape (..., L): batch shape (...), event shape (C, H, W)."""
+        z = check_latents(z, self.hparams.latent_dim, "decode")
+        return self._decode(z, check_labels(labels, self.hparams.num_classes, z.shape[:-1], "decode", self.device))
+
+    def _encode(self, x: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
+        """encode, unchecked: for the training step."""
         return diagonal_gaussian(self.encoder(x, labels))
 
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> Distribution:
-        """p(x|z) for z of shape (..., L): batch shape (...), event shape (C, H, W)."""
+    def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
+        """decode, unchecked: for the training step."""
         lead = z.shape[:-1]
         if labels is not None:
             labels = labels.expand(lead).reshape(-1)
         params = self.decoder(z.reshape(-1, z.shape[-1]), labels)  # (N, C, H, W)
         return self.likelihood(params.view(*lead, *params.shape[1:]))
+
+    def checked_images(self, x, labels, where: str, batched: bool = True):
+        """Images and labels as the model takes them, or an InputError that says what was expected."""
+        hp = self.hparams
+        x = check_images(x, hp.image_shape, where, isinstance(self.likelihood, BernoulliLikelihood), batched)
+        batch = (len(x),) if batched else (1,)  # one image: one label
+        return x.to(self.device), check_labels(labels, hp.num_classes, batch, where, self.device)
 
     def log_importance_weights(self, x, labels, posterior, num_samples: int, reparameterize: bool = True,
                                log_likelihood: Callable | None = None):
@@ -98,27 +121,33 @@ class VAEModule(L.LightningModule):
 
     def log_likelihood(self, z: torch.Tensor, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x|z) for z (..., B, L) and x (B, C, H, W): (..., B)."""
-        return self.decode(z, labels).log_prob(x)
+        return self._decode(z, labels).log_prob(x)
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean images of p(x|z), z ~ p(z) (or the given z): (n, C, H, W)."""
-        z = self.prior.sample((n,)) if z is None else z.to(self.device)
-        return self.decode(z, labels).mean
+    def sample(self, n: int, labels: torch.Tensor | int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean images of p(x|z), z ~ p(z) (or the given z, n rows): (n, C, H, W). `labels`: (n,) or one int."""
+        n = check_count(n, "n", "sample")
+        z = self.prior.sample((n,)) if z is None else check_latents(z, self.hparams.latent_dim, "sample", n)
+        labels = check_labels(labels, self.hparams.num_classes, (n,), "sample", self.device)
+        return self._decode(z.to(self.device), labels).mean
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean of p(x|z) at z = E_q[z|x]."""
-        return self.decode(self.encode(x, labels).mean, labels).mean
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | int | None = None) -> torch.Tensor:
+        """Mean of p(x|z) at z = E_q[z|x], for images x (B, C, H, W)."""
+        x, labels = self.checked_images(x, labels, "reconstruct")
+        return self._decode(self._encode(x, labels).mean, labels).mean
 
     @torch.no_grad()
     def interpolate(self, x1: torch.Tensor, x2: torch.Tensor, steps: int = 10,
-                    labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode `steps` points on the line between the posterior means of two images: (steps, C, H, W)."""
-        z1 = self.encode(x1[None], labels).mean
-        z2 = self.encode(x2[None], labels).mean
+                    labels: torch.Tensor | int | None = None) -> torch.Tensor:
+        """Decode `steps` points on the line between the posterior means of two images (C, H, W), of one class
+        (`labels`: an int) for a conditional model: (steps, C, H, W)."""
+        steps = check_count(steps, "steps", "interpolate", minimum=2)
+        (x1, labels), (x2, _) = (self.checked_images(x, labels, "interpolate", batched=False) for x in (x1, x2))
+        labels = None if labels is None else labels.reshape(1)
+        z1, z2 = (self._encode(x[None], labels).mean for x in (x1, x2))
         t = torch.linspace(0, 1, steps, device=self.device, dtype=z1.dtype)[:, None]  # (steps, 1)
-        return self.decode((1 - t) * z1 + t * z2, labels).mean
+        return self._decode((1 - t) * z1 + t * z2, labels).mean
 
     # --- the objective ---------------------------------------------------------------------------
     def beta_now(self) -> float:
@@ -130,9 +159,9 @@ class VAEModule(L.LightningModule):
         """Loss and logs for one batch; also the posterior means (B, L) and per-dimension KL (B, L)."""
         x, labels = self.unpack(batch)
         hp = self.hparams
-        posterior = self.encode(x, labels)
+        posterior = self._encode(x, labels)
         z = posterior.rsample((hp.num_samples,))  # (k, B, L)
-        log_px = self.decode(z, labels).log_prob(x)  # (k, B)
+        log_px = self._decode(z, labels).log_prob(x)  # (k, B)
         kl_per_dim = kl_divergence(posterior.base_dist, self.prior.base_dist)  # (B, L), closed form
         kl = kl_per_dim.sum(-1)
         reconstruction = log_px.mean(0)
@@ -160,14 +189,30 @@ class VAEModule(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         dims = getattr(datamodule, "dims", None)
         if dims is not None and tuple(dims) != tuple(self.hparams.image_shape):
-            raise ValueError(
+            raise InputError(
                 f"the data gives images of shape {tuple(dims)} but the model was built for "
                 f"{tuple(self.hparams.image_shape)}: build the model with image_shape={tuple(dims)}"
             )
 
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        if batch_idx == 0:
+            self.check_first_batch(batch, "training")
+
+    def on_validation_batch_start(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if batch_idx == 0:
+            self.check_first_batch(batch, "validation")
+
+    def on_test_batch_start(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if batch_idx == 0:
+            self.check_first_batch(batch, "test")
+
+    def check_first_batch(self, batch, stage: str) -> None:
+        """An epoch's first batch of data must be what the likelihood models: one host sync per epoch."""
+        check_values(batch[0], f"VAEModule: the first {stage} batch", isinstance(self.likelihood, BernoulliLikelihood))
+
     def training_step(self, batch, batch_idx):
         loss, logs, _, _ = self.step(batch)
-        check_finite(self, logs, ("reconstruction", "kl", "loss"))
+        check_finite(self, logs, ("reconstruction", "kl", "loss"), inputs=batch[0])
         self.train_logs.update(self, logs, len(batch[0]))
         return loss
 
@@ -202,7 +247,7 @@ class VAEModule(L.LightningModule):
         _, logs, _, _ = self.step(batch)
         nll = -importance_sampled_log_likelihood(self, x, labels, self.hparams.test_num_samples,
                                                  compile=self.hparams.get("compile_test", False))
-        recon = self.reconstruct(x, labels)
+        recon = self._decode(self._encode(x, labels).mean, labels).mean
         self.test_mse(recon, x)
         self.test_psnr(recon, x)
         self.test_ssim(recon.float(), x.float())
@@ -254,7 +299,7 @@ def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_
     ]
     for failed, message in problems:
         if failed:
-            raise ValueError(f"VAEModule: {message}")
+            raise InputError(f"VAEModule: {message}")
 
 
 @torch.no_grad()
@@ -269,10 +314,10 @@ def check_networks(encoder: nn.Module, decoder: nn.Module, image_shape, latent_d
             try:
                 got = tuple(net(given, labels).shape)
             except RuntimeError as error:
-                raise ValueError(f"{type(net).__name__} cannot take input of shape {tuple(given.shape[1:])} "
+                raise InputError(f"{type(net).__name__} cannot take input of shape {tuple(given.shape[1:])} "
                                  f"(images {tuple(image_shape)}, latent_dim {latent_dim}): {error}") from error
             if got != want:
-                raise ValueError(f"{type(net).__name__} maps {tuple(given.shape)} to {got}; "
+                raise InputError(f"{type(net).__name__} maps {tuple(given.shape)} to {got}; "
                                  f"the VAE needs {want} for images {tuple(image_shape)}")
     finally:
         encoder.train(modes[0]), decoder.train(modes[1])
