@@ -75,10 +75,10 @@ def kind_of(path: str | Path) -> str:
         return "missing"
     with open(path, "rb") as file:
         head = file.read(9)
+    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
+        return "safetensors"  # the header's length (8 bytes, little-endian), then the header's JSON
     if head.startswith((b"PK\x03\x04", b"\x80")):
-        return "checkpoint"
-    if len(head) == 9 and head[8:9] == b"{":  # safetensors: the header's length (8 bytes), then its JSON
-        return "safetensors"
+        return "checkpoint"  # torch.save: a zip archive, or a pickle (protocol 2+) in the legacy format
     return "other"
 
 
