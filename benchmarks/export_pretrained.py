@@ -183,7 +183,7 @@ def main() -> None:
             continue
         folder = REPO / "checkpoints" / name
         if not args.no_export:
-            hub.export_checkpoint(last_checkpoint(run), folder)
+            hub.export_checkpoint(last_checkpoint(run), folder, force=True)  # a re-export
         report = evaluate(name, recipe, args.root, k)
         picture(name, recipe)
         sha256 = {f: hub.sha256_of(folder / f) for f in (hub.WEIGHTS, hub.CONFIG)}

@@ -87,6 +87,9 @@ def test_missing_weights_are_downloaded_from_a_url_and_checked(published, tmp_pa
 def test_a_config_naming_another_class_is_refused(published):
     _, folder = published
     (folder / hub.CONFIG).write_text("class_path: os.system\ninit_args: {command: 'echo hi'}\n")
+    with pytest.raises(hub.WeightsError, match="class_path names 'os.system'.*nothing was imported"):
+        hub.load_folder(folder)
+    (folder / hub.CONFIG).write_text("class_path: zoo.nets.MLPEncoder\ninit_args: {}\n")  # allowed, but not a module
     with pytest.raises(hub.WeightsError, match="class_path must be one of"):
         hub.load_folder(folder)
 

@@ -7,8 +7,10 @@ Model and data are chosen in YAML by class_path/init_args; the data's `dims` are
 `test` also writes `test_results.json` beside the run: every test metric and the protocol behind it.
 """
 
+import inspect
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -17,11 +19,17 @@ import yaml
 from jsonargparse import get_loader, set_loader
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
+from safetensors import safe_open
 
 from zoo import hub, recipes
+from zoo.allowlist import leaves
+from zoo.compatibility import check_fits
+from zoo.errors import InputError, UnknownEntryError, WeightsError, debug_requested, one_line_errors
 from zoo.loggers import wandb_logger
+from zoo.typos import ZooParser
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+RANDOM = "random"  # --weights random: test an untrained model on purpose
 TRAINER_DEFAULTS = recipes.TRAINER_DEFAULTS
 YAML_LOAD = get_loader("yaml")  # jsonargparse's own YAML reading (its number and `key:` handling), then `zoo:`
 set_loader("zoo_yaml", lambda text: recipes.resolve_nested(YAML_LOAD(text)), exceptions=(yaml.YAMLError,))
@@ -38,7 +46,7 @@ class ZooCLI(LightningCLI):
                             help="upload checkpoints as W&B artifacts (online only)")
         parser.add_argument("--weights", type=str | None, default=None,
                             help="zoo weights to load into the model first: a registry name (e.g. vae_mlp.mnist), "
-                                 "a weights folder or a .safetensors file")
+                                 "a weights folder or a .safetensors file; `random` tests an untrained model")
 
     def instantiate_trainer(self, **kwargs):
         trainer = super().instantiate_trainer(**kwargs)
@@ -50,12 +58,37 @@ class ZooCLI(LightningCLI):
                 trainer.loggers = [*trainer.loggers, wandb]
         return trainer
 
+    def after_instantiate_classes(self) -> None:
+        """The model is always built for the data's images: an image_shape given for it must be the data's."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        given = tuple(config.model.init_args.get("image_shape") or ())
+        default = inspect.signature(type(self.model)).parameters.get("image_shape")
+        default = tuple(default.default) if default and default.default is not inspect.Parameter.empty else None
+        named = any(arg.startswith(("--model.image_shape", "--model.init_args.image_shape")) for arg in self.given_args)
+        dims = getattr(self.datamodule, "dims", None)
+        if dims is not None and given and tuple(dims) != given and (named or given != default):
+            raise InputError(f"--model.image_shape {list(given)} differs from the data's images {list(dims)}: the "
+                             f"model is always built for the data; drop --model.image_shape or change the data")
+
     def load_weights(self) -> None:
-        weights = self.config[self.subcommand].get("weights")
-        if weights:
-            path = resolve_weights(weights)
-            hub.load_weights(self.model, path)
-            rank_zero_info(f"loaded zoo weights {path}")
+        config = self.config[self.subcommand]
+        weights = config.get("weights")
+        if not weights:
+            if self.subcommand == "test" and not config.get("ckpt_path"):
+                raise InputError("`test` without --ckpt_path or --weights would score an untrained model: pass "
+                                 "--ckpt_path <run>/checkpoints/last.ckpt or --weights <entry, folder or .safetensors> "
+                                 "(or --weights random, to test an untrained model on purpose)")
+            return
+        if weights == RANDOM:
+            rank_zero_info("testing an untrained model (--weights random)")
+            return
+        found = resolve_weights(weights)
+        if found.config is not None:
+            own = {"class_path": f"zoo.{type(self.model).__name__}", "init_args": dict(self.model.hparams)}
+            check_fits(found.config, own, f"--weights {weights}", found.recipe)
+        hub.load_weights(self.model, found.path)
+        self.loaded_weights = found.path
+        rank_zero_info(f"loaded zoo weights {found.path}")
 
     before_fit = before_validate = before_test = before_predict = load_weights
 
@@ -71,13 +104,16 @@ class ZooCLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
-            model_class = hub.import_object(self.config[subcommand].model.class_path)
+            recipe = self.config[subcommand].model.as_dict()
+            trusted = tuple(value for _, key, value in leaves(recipe) if key == "class_path")  # named by you
+            hparams = hub.read_hyperparameters(ckpt_path, trusted)
+            model_class = hub.import_object(recipe["class_path"])
             kinds = [kind for kind in ("zoo.VAEModule", "zoo.GANModule")
                      if issubclass(model_class, hub.import_object(kind))]
             if kinds:
                 hub.check_checkpoint_kind(ckpt_path, kinds[0])
-            else:
-                hub.read_checkpoint(ckpt_path)
+                stored = {"class_path": hparams.get("_class_path", kinds[0]), "init_args": hparams}
+                check_fits(stored, recipe, f"--ckpt_path {ckpt_path}", None, classes_only=True)
         super()._parse_ckpt_path()
         overrides = model_arguments(self.given_args)
         if overrides and subcommand:
@@ -98,7 +134,13 @@ class ZooCLI(LightningCLI):
         if getattr(self.model, "test_protocol", None):
             protocols[type(self.model).__name__] = self.model.test_protocol
         config = self.config[self.subcommand]
-        report = {"configs": [str(c) for c in config.get("config") or []], "ckpt_path": config.get("ckpt_path"),
+        tested = {"ckpt_path": config.get("ckpt_path"), "weights": config.get("weights")}
+        if tested["ckpt_path"] in (None, "last", "best", "hpc", "registry"):
+            tested["ckpt_path"] = trainer.ckpt_path or tested["ckpt_path"]
+        files = {"ckpt_path": tested["ckpt_path"], "weights": getattr(self, "loaded_weights", None)}
+        sha256 = {name: hub.sha256_of(path) for name, path in files.items() if path and Path(path).is_file()}
+        report = {"configs": [str(c) for c in config.get("config") or []], **tested,
+                  "weights_file": str(files["weights"]) if files["weights"] else None, "sha256": sha256,
                   "metrics": metrics, "protocols": protocols,
                   "versions": {"torch": torch.__version__}}
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,19 +148,45 @@ class ZooCLI(LightningCLI):
         rank_zero_info(f"wrote {path}")
 
 
-def resolve_weights(weights: str) -> Path:
-    """A registry name, folder or file -> the safetensors file (a registry name's hashes are checked)."""
+@dataclass
+class FoundWeights:
+    path: Path  # the safetensors file
+    config: dict | None  # what its folder's config.yaml (or the file's metadata) says the model is
+    recipe: str | None  # the recipe of the zoo entry the weights belong to, if they are an entry's
+
+
+def resolve_weights(weights: str) -> FoundWeights:
+    """A registry name, weights folder or .safetensors file -> the weights file and what it is (a registry entry's
+    files are hash-checked; a file of another kind is refused, naming the flag or command it is for)."""
     from zoo import registry
 
     if weights in registry.REGISTRY:
         folder = registry.weights_folder(weights)
-        hub.check_hash(folder / hub.WEIGHTS, registry.get(weights).sha256.get(hub.WEIGHTS))
-        return folder / hub.WEIGHTS
+        entry = registry.get(weights)
+        hub.check_hash(folder / hub.WEIGHTS, entry.sha256.get(hub.WEIGHTS))
+        hub.check_hash(folder / hub.CONFIG, entry.sha256.get(hub.CONFIG))
+        return FoundWeights(folder / hub.WEIGHTS, hub.read_config(folder), entry.recipe)
     path = Path(weights)
-    path = path / hub.WEIGHTS if path.is_dir() else path
-    if not path.is_file():
-        raise FileNotFoundError(f"--weights {weights}: neither a registry name nor an existing weights file/folder")
-    return path
+    kind = hub.kind_of(path)
+    if kind == "missing":
+        raise UnknownEntryError(f"--weights {weights}: no such file or folder, and no zoo entry of that name; "
+                                f"{registry.known_names(weights)}")
+    if kind == "checkpoint":
+        raise WeightsError(f"--weights {weights} is a Lightning checkpoint: pass it with --ckpt_path, or make a "
+                           f"weights folder of it with `zoo export {weights} <folder>`")
+    if kind not in ("weights folder", "safetensors"):
+        raise WeightsError(f"--weights {weights} is not zoo weights (a folder with {hub.WEIGHTS} and {hub.CONFIG}, "
+                           f"or a .safetensors file); `zoo export <ckpt> <folder>` makes a weights folder")
+    if kind == "weights folder":
+        path = path / hub.WEIGHTS
+        config = hub.read_config(path.parent) if (path.parent / hub.CONFIG).is_file() else None
+    else:
+        class_path = (safe_open(str(path), "pt").metadata() or {}).get("class_path")
+        config = {"class_path": class_path, "init_args": {}} if class_path else None
+    sha256 = hub.sha256_of(path)
+    recipe = next((entry.recipe for entry in registry.REGISTRY.values() if entry.sha256.get(hub.WEIGHTS) == sha256),
+                  None)
+    return FoundWeights(path, config, recipe)
 
 
 def model_arguments(args: list[str]) -> dict:
@@ -146,6 +214,7 @@ def main(args: list[str] | None = None) -> LightningCLI:
         datamodule_class=None,
         subclass_mode_model=True,
         subclass_mode_data=True,
+        parser_class=ZooParser,
         parser_kwargs={"parser_mode": "zoo_yaml",  # `zoo:` recipe names inside YAML files too
                        **{cmd: {"default_config_files": defaults, "parser_mode": "zoo_yaml"} for cmd in SUBCOMMANDS}},
         save_config_kwargs={"overwrite": True},
@@ -153,9 +222,12 @@ def main(args: list[str] | None = None) -> LightningCLI:
     )
 
 
-def console() -> None:
-    """Entry point of the `lightning` console script (its return value would become the exit code)."""
-    main()
+def console(args: list[str] | None = None) -> None:
+    """Entry point of the `lightning` console script and `python -m zoo`: a mistake the zoo knows (a ZooError) is
+    one line, `error: <message>`, and exit status 2; `--debug` or ZOO_DEBUG=1 shows its traceback instead."""
+    args = list(sys.argv[1:] if args is None else args)
+    with one_line_errors(debug_requested(args)):
+        main([arg for arg in args if arg != "--debug"])
 
 
 if __name__ == "__main__":

@@ -1,49 +1,68 @@
-"""The `zoo` command: `zoo list [pattern] [--pretrained]`, `zoo recipes`, `zoo export <ckpt> <folder>`,
-`zoo push <folder> <repo_id>`."""
+"""The `zoo` command: `zoo list [pattern] [--pretrained]`, `zoo recipes`, `zoo export <ckpt> <folder> [--force]`,
+`zoo push <folder> <repo_id>`.
+
+A mistake (an unknown name, a file of the wrong kind, a non-empty folder) is one line, `error: <message>`, and
+exit status 2; `--debug` or ZOO_DEBUG=1 shows its traceback.
+"""
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from zoo import hub, recipes, registry
+from zoo.errors import UnknownEntryError, debug_requested, one_line_errors
 from zoo.publish import model_card, push_folder
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="zoo", description="the zoo's registry, recipes and weights folders")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="registered entries")
-    listing.add_argument("pattern", nargs="?", default="*")
+    listing.add_argument("pattern", nargs="?", default="*", help="shell-style, e.g. 'vae*' or '*.mnist'")
     listing.add_argument("--pretrained", action="store_true", help="only entries with published weights")
     commands.add_parser("recipes", help="the shipped recipes, as `lightning fit --config zoo:<name>` takes them")
     export = commands.add_parser("export", help="turn a Lightning .ckpt of a zoo module into a weights folder")
     export.add_argument("ckpt")
     export.add_argument("folder")
+    export.add_argument("--force", action="store_true", help="overwrite the files of a folder that is not empty")
     export.add_argument("--results", help="a test_results.json of `lightning test`: its metrics go on the card")
     push = commands.add_parser("push", help="upload a weights folder to a Hugging Face Hub model repo")
     push.add_argument("folder")
     push.add_argument("repo_id", help="owner/name, created if missing")
     push.add_argument("--private", action="store_true")
     push.add_argument("--message", help="commit message")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    if args.command == "list":
-        for name in registry.list_models(args.pattern, pretrained=True if args.pretrained else None):
-            entry = registry.get(name)
-            print(f"{name:28s} {'weights' if entry.pretrained else '       '}  {entry.recipe or '':36s} "
-                  f"{entry.description}")
-    elif args.command == "recipes":
-        for name in recipes.list_recipes():
-            print(f"{name:36s} {recipes.resolve(name)}")
-    elif args.command == "export":
-        weights = hub.export_checkpoint(args.ckpt, args.folder)
-        results = json.loads(Path(args.results).read_text()) if args.results else None
-        model_card(weights.parent, args.ckpt, results).save(weights.parent / hub.CARD)
-        print(f"wrote {weights.parent}: {hub.WEIGHTS} (sha256 {hub.sha256_of(weights)}), {hub.CONFIG} and "
-              f"{hub.CARD}")
-    else:
-        revision = push_folder(args.folder, args.repo_id, private=args.private or None, message=args.message)
-        print(f"pushed {args.folder} to {args.repo_id} at revision {revision}; pin it in zoo/pretrained.json: "
-              f"\"repo_id\": \"{args.repo_id}\", \"revision\": \"{revision}\"")
+    with one_line_errors(debug_requested(argv)):
+        if args.command == "list":
+            list_entries(args.pattern, args.pretrained)
+        elif args.command == "recipes":
+            for name in recipes.list_recipes():
+                print(f"{name:36s} {recipes.resolve(name)}")
+        elif args.command == "export":
+            weights = hub.export_checkpoint(args.ckpt, args.folder, force=args.force)
+            results = json.loads(Path(args.results).read_text()) if args.results else None
+            model_card(weights.parent, args.ckpt, results).save(weights.parent / hub.CARD)
+            print(f"wrote {weights.parent}: {hub.WEIGHTS} (sha256 {hub.sha256_of(weights)}), {hub.CONFIG} and "
+                  f"{hub.CARD}")
+        else:
+            revision = push_folder(args.folder, args.repo_id, private=args.private or None, message=args.message)
+            print(f"pushed {args.folder} to {args.repo_id} at revision {revision}; pin it in zoo/pretrained.json: "
+                  f"\"repo_id\": \"{args.repo_id}\", \"revision\": \"{revision}\"")
+
+
+def list_entries(pattern: str, pretrained: bool) -> None:
+    names = registry.list_models(pattern, pretrained=True if pretrained else None)
+    if not names:
+        raise UnknownEntryError(f"no zoo entry{' with weights' if pretrained else ''} matches {pattern!r} (patterns "
+                                f"are shell-style: {pattern.rstrip('*') + '*'!r} matches what starts with it); "
+                                f"{registry.known_names(pattern)}")
+    for name in names:
+        entry = registry.get(name)
+        print(f"{name:28s} {'weights' if entry.pretrained else '       '}  {entry.recipe or '':36s} "
+              f"{entry.description}")
 
 
 if __name__ == "__main__":

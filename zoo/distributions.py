@@ -26,6 +26,8 @@ from torch.distributions import (
     constraints,
 )
 
+from zoo.errors import InputError
+
 LOG_VAR_RANGE = (-30.0, 20.0)  # keeps exp(log_var) finite in float32
 OPTIMAL_SIGMA_MOMENTUM = 0.1  # the optimal-sigma likelihood's running average, as batch norm's statistics
 
@@ -155,9 +157,9 @@ class GaussianLikelihood(nn.Module):
     ):
         super().__init__()
         if sigma <= 0:
-            raise ValueError(f"GaussianLikelihood: sigma must be > 0, got {sigma}")
+            raise InputError(f"GaussianLikelihood: sigma must be > 0, got {sigma}")
         if learn_sigma not in ("fixed", "global", "pixel", "optimal"):
-            raise ValueError(f"GaussianLikelihood: learn_sigma must be fixed, global, pixel or optimal, "
+            raise InputError(f"GaussianLikelihood: learn_sigma must be fixed, global, pixel or optimal, "
                              f"got {learn_sigma!r}")
         shape = tuple(image_shape) if learn_sigma == "pixel" else ()
         log_sigma = torch.full(shape, float(torch.tensor(sigma).log()))

@@ -19,13 +19,12 @@ import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
+from zoo.allowlist import check_config
+from zoo.errors import WeightsError, WeightsNotFoundError
+
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.yaml", "README.md"
 MAX_FLOAT32_BYTES = 8_000_000  # larger weights are stored in float16 (loading casts back), to stay a few MB
 MODULE_CLASSES = ("zoo.VAEModule", "zoo.GANModule", "zoo.nets.classifier.DigitClassifier")
-
-
-class WeightsError(RuntimeError):
-    pass
 
 
 def sha256_of(path: str | Path) -> str:
@@ -66,11 +65,36 @@ def save_folder(module: L.LightningModule, folder: str | Path) -> Path:
     return folder / WEIGHTS
 
 
+def kind_of(path: str | Path) -> str:
+    """What a path holds, from its first bytes: "checkpoint" (torch.save's zip or pickle), "safetensors",
+    "weights folder", "folder", "missing" or "other"."""
+    path = Path(path)
+    if path.is_dir():
+        return "weights folder" if (path / WEIGHTS).is_file() else "folder"
+    if not path.is_file():
+        return "missing"
+    with open(path, "rb") as file:
+        head = file.read(9)
+    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
+        return "safetensors"  # the header's length (8 bytes, little-endian), then the header's JSON
+    if head.startswith((b"PK\x03\x04", b"\x80")):
+        return "checkpoint"  # torch.save: a zip archive, or a pickle (protocol 2+) in the legacy format
+    return "other"
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """A Lightning checkpoint, read with `torch.load(weights_only=True)` and errors that say what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+    kind = kind_of(path)
+    if kind == "missing":
+        raise WeightsNotFoundError(f"checkpoint not found: {path}")
+    if kind in ("safetensors", "weights folder"):
+        raise WeightsError(f"{path} is a zoo {'weights file' if kind == 'safetensors' else kind}, not a Lightning "
+                           f"checkpoint: pass it with --weights (in Python: zoo.hub.load_folder)")
+    if kind == "folder":
+        found = sorted(str(p) for p in path.rglob("*.ckpt"))[:3]
+        raise WeightsError(f"{path} is a folder, not a Lightning checkpoint: pass a .ckpt file"
+                           + (f", such as {' or '.join(found)}" if found else ""))
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError as error:
@@ -81,17 +105,28 @@ def read_checkpoint(path: str | Path) -> dict:
             from error
 
 
+def read_hyperparameters(path: str | Path, trusted: tuple[str, ...] = ()) -> dict:
+    """A checkpoint's hyper-parameters, once checked to name nothing outside the allow-list (or `trusted`)."""
+    hparams = read_checkpoint(path).get("hyper_parameters", {})
+    check_config(hparams, f"{path} (hyper-parameters)", trusted)
+    return hparams
+
+
 def check_checkpoint_kind(path: str | Path, expected: str) -> None:
     """Fail clearly when a checkpoint belongs to another zoo module than `expected` (e.g. zoo.VAEModule)."""
-    kind = module_class_path(read_checkpoint(path).get("hyper_parameters", {}))
+    kind = module_class_path(read_hyperparameters(path))
     if kind != expected:
         raise WeightsError(f"{path} is a {kind} checkpoint, not a {expected} one: load it with "
                            f"{kind.split('.')[-1]}.load_from_checkpoint or its own recipe")
 
 
-def export_checkpoint(ckpt_path: str | Path, folder: str | Path) -> Path:
-    """Turn a Lightning `.ckpt` of a zoo module into a weights folder (weights + config)."""
-    hparams = read_checkpoint(ckpt_path).get("hyper_parameters", {})
+def export_checkpoint(ckpt_path: str | Path, folder: str | Path, force: bool = False) -> Path:
+    """Turn a Lightning `.ckpt` of a zoo module into a weights folder (weights + config). A folder that is not
+    empty is refused unless `force`: its files could be another model's (a shipped entry's would fail its hash)."""
+    if Path(folder).is_dir() and any(Path(folder).iterdir()) and not force:
+        raise WeightsError(f"{folder} is not empty ({', '.join(sorted(p.name for p in Path(folder).iterdir())[:4])}"
+                           f"): export into a new folder, or overwrite its files with --force")
+    hparams = read_hyperparameters(ckpt_path)
     module_class = import_object(module_class_path(hparams))
     module = module_class.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
     return save_folder(module, folder)
@@ -116,13 +151,27 @@ def load_folder(folder: str | Path, sha256: dict[str, str] | None = None) -> L.L
         if not (folder / name).is_file():
             raise WeightsError(f"{folder} is not a zoo weights folder: {name} is missing")
         check_hash(folder / name, (sha256 or {}).get(name))
-    config = yaml.safe_load((folder / CONFIG).read_text())
-    if config.get("class_path") not in MODULE_CLASSES:
-        raise WeightsError(f"{folder / CONFIG}: class_path must be one of {MODULE_CLASSES}, "
-                           f"got {config.get('class_path')!r}")
-    module = import_object(config["class_path"])(**config.get("init_args", {}))
+    config = read_config(folder)
+    try:
+        module = import_object(config["class_path"])(**config.get("init_args", {}))
+    except TypeError as error:  # an init argument the class does not take
+        raise WeightsError(f"{folder / CONFIG} does not fit {config['class_path']}: {error}") from error
     load_weights(module, folder / WEIGHTS)
     return module.eval()
+
+
+def read_config(folder: Path) -> dict:
+    """A weights folder's config, checked to name nothing outside the allow-list before anything is imported."""
+    try:
+        config = yaml.safe_load((folder / CONFIG).read_text())
+    except yaml.YAMLError as error:
+        raise WeightsError(f"{folder / CONFIG} is not valid YAML: {str(error).splitlines()[0]}") from error
+    check_config(config, str(folder / CONFIG))
+    class_path = config.get("class_path") if isinstance(config, dict) else None
+    if class_path not in MODULE_CLASSES or not isinstance(config.get("init_args", {}), dict):
+        raise WeightsError(f"{folder / CONFIG}: class_path must be one of {MODULE_CLASSES}, with init_args a "
+                           f"mapping; got {class_path!r}")
+    return config
 
 
 def load_weights(module: torch.nn.Module, path: str | Path) -> None:

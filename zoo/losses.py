@@ -17,6 +17,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from zoo.errors import InputError
+
 Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares"]
 OBJECTIVES = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares")
 
@@ -30,7 +32,7 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, obj
         return fake_logits.mean() - real_logits.mean()
     if objective == "least_squares":
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
-    raise ValueError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
+    raise InputError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
 
 
 def generator_loss(fake_logits: torch.Tensor, objective: Objective) -> torch.Tensor:
@@ -42,7 +44,7 @@ def generator_loss(fake_logits: torch.Tensor, objective: Objective) -> torch.Ten
         return -fake_logits.mean()
     if objective == "least_squares":
         return 0.5 * ((fake_logits - 1) ** 2).mean()
-    raise ValueError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
+    raise InputError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
 
 
 def _input_gradients(discriminator, x: torch.Tensor, labels) -> torch.Tensor:

@@ -12,6 +12,7 @@ revision (`zoo.download`, into the Hub's cache), else from the entry's URL. Ever
     images = vae.sample(16)
 """
 
+import difflib
 import fnmatch
 import json
 import os
@@ -22,6 +23,7 @@ import lightning as L
 
 from zoo import hub, recipes
 from zoo.download import hub_folder
+from zoo.errors import UnknownEntryError, WeightsNotFoundError
 
 REPO_CHECKPOINTS = recipes.CHECKPOINTS
 TABLE = Path(__file__).resolve().parent / "pretrained.json"
@@ -67,7 +69,8 @@ def weights_folder(name: str, download: bool = True) -> Path:
     """The local folder of an entry's weights, downloaded first if it is nowhere on disk."""
     entry = get(name)
     if not entry.pretrained:
-        raise KeyError(f"{name!r} has no published weights; pretrained entries: {list_models(pretrained=True)}")
+        raise UnknownEntryError(f"{name!r} has no published weights; entries with weights: "
+                                f"{', '.join(list_models(pretrained=True))}")
     for folder in (REPO_CHECKPOINTS / name, cache_dir() / name):
         if (folder / hub.WEIGHTS).is_file() and (folder / hub.CONFIG).is_file():
             return folder
@@ -76,9 +79,9 @@ def weights_folder(name: str, download: bool = True) -> Path:
     if download and entry.repo_id and not base:
         return hub_folder(entry.repo_id, entry.revision, entry.sha256)
     if not download or not url:
-        raise FileNotFoundError(f"weights of {name!r} are not on disk ({REPO_CHECKPOINTS / name}, "
-                                f"{cache_dir() / name}), the entry names no Hub repo and no URL is configured: "
-                                f"set ZOO_WEIGHTS_URL")
+        raise WeightsNotFoundError(f"weights of {name!r} are not on disk ({REPO_CHECKPOINTS / name}, "
+                                   f"{cache_dir() / name}), the entry names no Hub repo and no URL is configured: "
+                                   f"set ZOO_WEIGHTS_URL")
     return hub.download_folder(url, cache_dir() / name, entry.sha256)
 
 
@@ -89,8 +92,18 @@ def load_pretrained(name: str) -> L.LightningModule:
 
 def get(name: str) -> Entry:
     if name not in REGISTRY:
-        raise KeyError(f"unknown zoo entry {name!r}; known: {list_models()}")
+        raise UnknownEntryError(f"unknown zoo entry {name!r}; {known_names(name)}")
     return REGISTRY[name]
+
+
+def known_names(name: str) -> str:
+    """The registered names, those like `name` (a mistyped name or pattern) first, for an error message."""
+    names = list_models()
+    stem = name.strip("*?")
+    close = [n for n in names if stem and n.startswith(stem)] + difflib.get_close_matches(name, names, n=3)
+    close = list(dict.fromkeys(close))
+    return (f"did you mean {' or '.join(close)}? " if close else "") + \
+        f"Known entries: {', '.join(close + [n for n in names if n not in close])}"
 
 
 for _row in json.loads(TABLE.read_text()) if TABLE.is_file() else []:

@@ -26,6 +26,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Subset
 
+from zoo.errors import InputError
 from zoo.metrics.extractors import build_extractor
 from zoo.metrics.fid import ImageQuality
 
@@ -52,7 +53,7 @@ class SampleQuality(L.Callback):
     ):
         super().__init__()
         if every_n_epochs < 0 or num_samples < 2 or batch_size < 1 or (num_real is not None and num_real < 2):
-            raise ValueError("SampleQuality: every_n_epochs >= 0, num_samples >= 2, num_real >= 2 and batch_size >= 1")
+            raise InputError("SampleQuality: every_n_epochs >= 0, num_samples >= 2, num_real >= 2 and batch_size >= 1")
         self.every_n_epochs, self.num_samples, self.num_real = every_n_epochs, num_samples, num_real
         self.real_split, self.extractor_name, self.weights_path = real_split, extractor, weights_path
         self.kid, self.inception_score, self.batch_size, self.seed = kid, inception_score, batch_size, seed
@@ -77,7 +78,7 @@ class SampleQuality(L.Callback):
     def evaluate(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> dict[str, float]:
         data = trainer.datamodule
         if len(getattr(data, "dims", ())) != 3:
-            raise ValueError(f"SampleQuality needs image data (C, H, W); {type(data).__name__} has dims "
+            raise InputError(f"SampleQuality needs image data (C, H, W); {type(data).__name__} has dims "
                              f"{getattr(data, 'dims', None)}. Remove the callback for this recipe.")
         smoke = bool(trainer.fast_dev_run)  # one quick pass through the code path
         num_samples = min(self.num_samples, 64) if smoke else self.num_samples

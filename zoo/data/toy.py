@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from zoo.data.shuffle import ResumableShuffle
 from zoo.distributions import gaussian_mixture_log_prob
+from zoo.errors import InputError
 
 ToyKind = Literal["ring", "grid", "bimodal"]
 
@@ -31,7 +32,7 @@ def mixture(kind: ToyKind) -> tuple[torch.Tensor, float]:
         return torch.cartesian_prod(axis, axis), 0.05
     if kind == "bimodal":
         return torch.tensor([[-2.0], [2.0]]), 0.5
-    raise ValueError(f"unknown toy data {kind!r}: choose ring, grid or bimodal")
+    raise InputError(f"unknown toy data {kind!r}: choose ring, grid or bimodal")
 
 
 class ToyMixture(ResumableShuffle, L.LightningDataModule):

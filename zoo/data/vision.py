@@ -18,19 +18,16 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_
 from torchvision import datasets, transforms
 
 from zoo.data.shuffle import ResumableShuffle
+from zoo.errors import DataNotFoundError, InputError
 
 Binarize = Literal["none", "dynamic", "static"]
-
-
-class DataNotFoundError(FileNotFoundError):
-    pass
 
 
 class InMemoryImages(TensorDataset):
     """(uint8 images, labels) tensors; a batch is gathered with one indexing operation, not per item."""
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.as_tensor(indices)
+        index = torch.as_tensor(indices, dtype=torch.long)
         return self.tensors[0][index], self.tensors[1][index]
 
 
@@ -56,11 +53,11 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
     ):
         super().__init__()
         if binarize not in ("none", "dynamic", "static"):
-            raise ValueError(f"binarize must be none, dynamic or static, got {binarize!r}")
+            raise InputError(f"binarize must be none, dynamic or static, got {binarize!r}")
         if binarize != "none" and not self.in_memory:
-            raise ValueError(f"{type(self).__name__} does not support binarize={binarize!r}")
+            raise InputError(f"{type(self).__name__} does not support binarize={binarize!r}")
         if batch_size < 1 or val_size < 0:
-            raise ValueError(f"batch_size must be >= 1 and val_size >= 0, got {batch_size}, {val_size}")
+            raise InputError(f"batch_size must be >= 1 and val_size >= 0, got {batch_size}, {val_size}")
         self.root, self.download = str(root), download
         self.val_size, self.batch_size, self.num_workers = val_size, batch_size, num_workers
         self.binarize, self.seed = binarize, seed
@@ -83,9 +80,9 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         except RuntimeError as error:  # torchvision: "Dataset not found or corrupted"
             if download:
                 raise DataNotFoundError(f"{name}: download to {self.root!r} failed ({error}).") from error
-            files = "\n  ".join(self.expected_files())
+            files = ", ".join(self.expected_files())
             raise DataNotFoundError(
-                f"{name}: data not found under root={self.root!r}. Looked for:\n  {files}\n"
+                f"{name}: data not found under root={self.root!r} (looked for {files}). "
                 f"Point --data.root at the folder that holds them, or pass --data.download=true."
             ) from None
         except OSError as error:  # network failures while downloading
@@ -106,7 +103,7 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         self.train_set, self.val_set = self.split_train_val(train)
         if self.in_memory and self.binarize == "dynamic":  # validation images are binarised once
             images, labels = train.tensors
-            idx = torch.as_tensor(self.val_set.indices)
+            idx = torch.as_tensor(self.val_set.indices, dtype=torch.long)  # long even when empty (val_size=0)
             self.val_set = self.to_tensors((images[idx], labels[idx]), fixed_binarization=True)
         self.test_set = test
 
@@ -114,7 +111,7 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         """The images of `split` (test, val or train) as stored, never binarised: the real side of FID/KID.
         In-memory data comes back as an InMemoryImages of uint8 tensors."""
         if split not in ("test", "val", "train"):
-            raise ValueError(f"split must be test, val or train, got {split!r}")
+            raise InputError(f"split must be test, val or train, got {split!r}")
         data = self.load_or_explain(train=split != "test", download=False)
         if self.in_memory:
             data = self.to_tensors(data, fixed_binarization=False)
@@ -123,14 +120,14 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         train, val = self.split_train_val(data)
         chosen = val if split == "val" else train
         if self.in_memory:
-            index = torch.as_tensor(chosen.indices)
+            index = torch.as_tensor(chosen.indices, dtype=torch.long)
             return InMemoryImages(data.tensors[0][index], data.tensors[1][index])
         return chosen
 
     def split_train_val(self, train: Dataset) -> list[Subset]:
         """The training split's (train, val) subsets, the same for every call with the same seed."""
         if not 0 <= self.val_size < len(train):
-            raise ValueError(f"val_size={self.val_size} must be below the {len(train)} training images")
+            raise InputError(f"val_size={self.val_size} must be below the {len(train)} training images")
         generator = torch.Generator().manual_seed(self.seed)
         return random_split(train, [len(train) - self.val_size, self.val_size], generator)
 
@@ -252,7 +249,7 @@ class ImageFolder(VisionDataModule):
     def __init__(self, root: str, image_size: int = 64, channels: int = 3, val_size: int = 500,
                  test_size: int = 500, **kwargs):
         if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {channels}")
+            raise InputError(f"channels must be 1 or 3, got {channels}")
         self.dims, self.test_size = (channels, image_size, image_size), test_size
         super().__init__(root=root, val_size=val_size, **kwargs)
 
@@ -268,7 +265,7 @@ class ImageFolder(VisionDataModule):
         full = datasets.ImageFolder(self.root, transform=self.transform())
         self.num_classes = len(full.classes)
         if not 0 <= self.test_size < len(full):
-            raise ValueError(f"test_size={self.test_size} must be below the {len(full)} images in {self.root}")
+            raise InputError(f"test_size={self.test_size} must be below the {len(full)} images in {self.root}")
         generator = torch.Generator().manual_seed(self.seed)
         rest, test = random_split(full, [len(full) - self.test_size, self.test_size], generator)
         return rest if train else test
@@ -303,7 +300,7 @@ class CelebA(ImageFolder):
 
     def reference_images(self, split: str = "test") -> Dataset:
         if split not in ("test", "val", "train"):
-            raise ValueError(f"split must be test, val or train, got {split!r}")
+            raise InputError(f"split must be test, val or train, got {split!r}")
         name = {"val": "valid"}.get(split, split)
         return datasets.CelebA(self.root, split=name, target_type="identity", transform=self.transform())
 

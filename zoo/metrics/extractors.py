@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
+from zoo.errors import InputError
 from zoo.hub import sha256_of
 from zoo.nets.classifier import NUM_FEATURES, DigitClassifier
 from zoo.recipes import CHECKPOINTS
@@ -94,4 +95,4 @@ def build_extractor(name: str, weights_path: str | Path | None = None) -> nn.Mod
         return DigitFeatures(weights_path)
     if name == "inception":
         return InceptionFeatures(weights_path)
-    raise ValueError(f"unknown feature extractor {name!r}: choose digit_classifier or inception")
+    raise InputError(f"unknown feature extractor {name!r}: choose digit_classifier or inception")

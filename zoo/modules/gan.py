@@ -21,9 +21,11 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from zoo import hub
+from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from zoo.modules.guards import check_finite
+from zoo.modules.inputs import check_count, check_labels, check_latents
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -88,18 +90,24 @@ class GANModule(L.LightningModule):
         pac = self.hparams.pac
         if pac > 1:
             if len(x) % pac:
-                raise ValueError(f"PacGAN: the batch size ({len(x)}) must be a multiple of pac={pac}")
+                raise InputError(f"PacGAN: the batch size ({len(x)}) must be a multiple of pac={pac}")
             x = x.reshape(len(x) // pac, pac * x.shape[1], *x.shape[2:])  # (B / pac, pac * C, ...)
         return self.discriminator(x, labels).squeeze(-1)
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None,
+    def sample(self, n: int, labels: torch.Tensor | int | None = None, z: torch.Tensor | None = None,
                ema: bool = True) -> torch.Tensor:
-        """n samples of G(z), z ~ N(0, I) (or the given z), from the EMA generator when there is one and `ema`,
-        else from the trained generator. A class-conditional model given no labels draws balanced ones."""
-        z = torch.randn(n, self.hparams.latent_dim, device=self.device) if z is None else z.to(self.device)
-        if labels is None and self.hparams.num_classes:
-            labels = balanced_labels(len(z), self.hparams.num_classes, self.device)
+        """n samples of G(z), z ~ N(0, I) (or the given z, n rows), from the EMA generator when there is one and
+        `ema`, else from the trained generator. `labels`: (n,) or one int, for a class-conditional GAN; given
+        none, it draws balanced ones."""
+        hp = self.hparams
+        n = check_count(n, "n", "sample")
+        z = torch.randn(n, hp.latent_dim, device=self.device) if z is None else \
+            check_latents(z, hp.latent_dim, "sample", n).to(self.device)
+        if labels is None and hp.num_classes:
+            labels = balanced_labels(n, hp.num_classes, self.device)
+        labels = check_labels(labels, hp.num_classes, (n,), "sample", self.device)
+        labels = labels.expand(n) if labels is not None else None
         ema = ema and self.generator_ema is not None
         if ema:
             if self.ema_statistics_stale:
@@ -149,7 +157,7 @@ class GANModule(L.LightningModule):
                 d_loss = d_loss + hp.r1_gamma / 2 * hp.r1_every * penalty  # lazy: scaled by its period
                 logs["r1_penalty"] = penalty.detach()
             check_finite(self, {**logs, "d_loss_with_penalties": d_loss},
-                         ("d_loss", "gradient_penalty", "r1_penalty", "d_loss_with_penalties"))
+                         ("d_loss", "gradient_penalty", "r1_penalty", "d_loss_with_penalties"), inputs=real)
             d_optimizer.zero_grad(set_to_none=True)
             self.manual_backward(d_loss)
             d_optimizer.step()
@@ -265,4 +273,4 @@ def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient
     ]
     for failed, message in problems:
         if failed:
-            raise ValueError(f"GANModule: {message}")
+            raise InputError(f"GANModule: {message}")

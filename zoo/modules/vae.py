@@ -16,6 +16,7 @@ After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder
 """
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -37,9 +38,11 @@ from zoo.distributions import (
     diagonal_gaussian,
     gaussian_prior,
 )
+from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.guards import check_finite
+from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 from zoo.nets.mlp import mlp
@@ -51,6 +54,9 @@ NetFactory = Callable[[tuple, int, int], nn.Module]
 LikelihoodFactory = Callable[[tuple], nn.Module]
 FACTORIES = ("encoder", "decoder", "likelihood", "optimizer", "lr_scheduler")
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active if Cov_x(E_q[z_j]) > 0.01
+# These are reduced across processes before they are logged (on_validation_epoch_end), so Lightning's advice, once
+# per latent dimension, to log them with sync_dist=True does not apply.
+warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\('val/(active_units|kl_dim/\d+)'")
 
 
 class VAEModule(L.LightningModule):
@@ -132,9 +138,25 @@ class VAEModule(L.LightningModule):
     def kl_is_closed_form(self) -> bool:
         return self.hparams.prior == "gaussian" and not self.hparams.top_latent_dim
 
-    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Distribution:
-        """q(z|x), batch shape (B,) and event shape (L,): an Independent Normal, or with two stochastic layers
-        q(z1|x) q(z2|z1) over z = (z1, z2)."""
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | int | None = None) -> Distribution:
+        """q(z|x) for images x (B, C, H, W), batch shape (B,) and event shape (L,): an Independent Normal, or with
+        two stochastic layers q(z1|x) q(z2|z1) over z = (z1, z2)."""
+        x, labels = self.checked_images(x, labels, "encode")
+        return self._encode(x, labels)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | int | None = None) -> Distribution:
+        """p(x|z) for z of shape (..., L): batch shape (...), event shape (C, H, W). With two stochastic
+        layers z = (z1, z2) and p(x|z) = p(x|z1)."""
+        z = check_latents(z, self.latent_size, "decode")
+        return self._decode(z, check_labels(labels, self.hparams.num_classes, z.shape[:-1], "decode", self.device))
+
+    @property
+    def latent_size(self) -> int:
+        """Columns of z: latent_dim, plus top_latent_dim with two stochastic layers."""
+        return self.hparams.latent_dim + (self.hparams.get("top_latent_dim") or 0)
+
+    def _encode(self, x: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
+        """encode, unchecked: for the training step."""
         q1 = diagonal_gaussian(self.encoder(x, labels))
         if not self.hparams.top_latent_dim:
             return q1
@@ -146,15 +168,21 @@ class VAEModule(L.LightningModule):
         q = diagonal_gaussian(self.encoder(x, labels))
         return diagonal_gaussian(self.top_encoder(q.mean)) if self.hparams.top_latent_dim else q
 
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> Distribution:
-        """p(x|z) for z of shape (..., L): batch shape (...), event shape (C, H, W). With two stochastic
-        layers z = (z1, z2) and p(x|z) = p(x|z1)."""
+    def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
+        """decode, unchecked: for the training step."""
         z = z[..., : self.hparams.latent_dim]
         lead = z.shape[:-1]
         if labels is not None:
             labels = labels.expand(lead).reshape(-1)
         params = self.decoder(z.reshape(-1, z.shape[-1]), labels)  # (N, C, H, W)
         return self.likelihood(params.view(*lead, *params.shape[1:]))
+
+    def checked_images(self, x, labels, where: str, batched: bool = True):
+        """Images and labels as the model takes them, or an InputError that says what was expected."""
+        hp = self.hparams
+        x = check_images(x, hp.image_shape, where, isinstance(self.likelihood, BernoulliLikelihood), batched)
+        batch = (len(x),) if batched else (1,)  # one image: one label
+        return x.to(self.device), check_labels(labels, hp.num_classes, batch, where, self.device)
 
     def log_importance_weights(self, x, labels, posterior, num_samples: int, reparameterize: bool = True,
                                log_likelihood: Callable | None = None):
@@ -166,22 +194,26 @@ class VAEModule(L.LightningModule):
 
     def log_likelihood(self, z: torch.Tensor, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x|z) for z (..., B, L) and x (B, C, H, W): (..., B)."""
-        return self.decode(z, labels).log_prob(x)
+        return self._decode(z, labels).log_prob(x)
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None,
+    def sample(self, n: int, labels: torch.Tensor | int | None = None, z: torch.Tensor | None = None,
                sampler: str | None = None) -> torch.Tensor:
-        """Mean images of p(x|z), z ~ p(z) (or the given z, or z from the ex-post `sampler`, default the
-        `sampler` hyper-parameter): (n, C, H, W)."""
+        """Mean images of p(x|z), z ~ p(z) (or the given z, n rows, or z from the ex-post `sampler`, default the
+        `sampler` hyper-parameter): (n, C, H, W). `labels`: (n,) or one int."""
+        n = check_count(n, "n", "sample")
         sampler = sampler or self.hparams.get("sampler", "prior")
-        if z is None and sampler == "prior":
+        if z is not None:
+            z = check_latents(z, self.latent_size, "sample", n)
+        elif sampler == "prior":
             z = self.prior.sample((n,))
-        elif z is None:
+        else:
             if sampler not in self.samplers:
-                raise ValueError(f"no {sampler!r} sampler has been fitted: call fit_sampler(data, {sampler!r}) "
+                raise InputError(f"no {sampler!r} sampler has been fitted: call fit_sampler(data, {sampler!r}) "
                                  f"first (fitted: {sorted(self.samplers) or 'none'})")
             z = self.samplers[sampler].sample(n)
-        return self.decode(z.to(self.device), labels).mean
+        labels = check_labels(labels, self.hparams.num_classes, (n,), "sample", self.device)
+        return self._decode(z.to(self.device), labels).mean
 
     def fit_sampler(self, data, kind: str = "gmm", **options) -> nn.Module:
         """Fit the ex-post sampler `kind` (zoo.samplers) to the posteriors q(z1|x) of `data`'s training images
@@ -217,18 +249,22 @@ class VAEModule(L.LightningModule):
         return torch.cat(means), torch.cat(stds)
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean of p(x|z) at z = E_q[z|x]."""
-        return self.decode(self.encode(x, labels).mean, labels).mean
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | int | None = None) -> torch.Tensor:
+        """Mean of p(x|z) at z = E_q[z|x], for images x (B, C, H, W)."""
+        x, labels = self.checked_images(x, labels, "reconstruct")
+        return self._decode(self._encode(x, labels).mean, labels).mean
 
     @torch.no_grad()
     def interpolate(self, x1: torch.Tensor, x2: torch.Tensor, steps: int = 10,
-                    labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode `steps` points on the line between the posterior means of two images: (steps, C, H, W)."""
-        z1 = self.encode(x1[None], labels).mean
-        z2 = self.encode(x2[None], labels).mean
+                    labels: torch.Tensor | int | None = None) -> torch.Tensor:
+        """Decode `steps` points on the line between the posterior means of two images (C, H, W), of one class
+        (`labels`: an int) for a conditional model: (steps, C, H, W)."""
+        steps = check_count(steps, "steps", "interpolate", minimum=2)
+        (x1, labels), (x2, _) = (self.checked_images(x, labels, "interpolate", batched=False) for x in (x1, x2))
+        labels = None if labels is None else labels.reshape(1)
+        z1, z2 = (self._encode(x[None], labels).mean for x in (x1, x2))
         t = torch.linspace(0, 1, steps, device=self.device, dtype=z1.dtype)[:, None]  # (steps, 1)
-        return self.decode((1 - t) * z1 + t * z2, labels).mean
+        return self._decode((1 - t) * z1 + t * z2, labels).mean
 
     # --- the objective ---------------------------------------------------------------------------
     def beta_now(self) -> float:
@@ -243,9 +279,9 @@ class VAEModule(L.LightningModule):
         compiled path, so a KL warm-up does not make torch.compile specialise on every new value."""
         x, labels = self.unpack(batch)
         hp = self.hparams
-        posterior, prior = self.encode(x, labels), self.prior
+        posterior, prior = self._encode(x, labels), self.prior
         z = posterior.rsample((hp.num_samples,))  # (k, B, L)
-        log_px = self.decode(z, labels).log_prob(x)  # (k, B)
+        log_px = self._decode(z, labels).log_prob(x)  # (k, B)
         if self.kl_is_closed_form:
             kl_per_dim = kl_divergence(posterior.base_dist, prior.base_dist)  # (B, L)
             kl = kl_per_dim.sum(-1)
@@ -280,17 +316,33 @@ class VAEModule(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         dims = getattr(datamodule, "dims", None)
         if dims is not None and tuple(dims) != tuple(self.hparams.image_shape):
-            raise ValueError(
+            raise InputError(
                 f"the data gives images of shape {tuple(dims)} but the model was built for "
                 f"{tuple(self.hparams.image_shape)}: build the model with image_shape={tuple(dims)}"
             )
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        if batch_idx == 0:
+            self.check_first_batch(batch, "training")
+
+    def on_validation_batch_start(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if batch_idx == 0:
+            self.check_first_batch(batch, "validation")
+
+    def on_test_batch_start(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if batch_idx == 0:
+            self.check_first_batch(batch, "test")
+
+    def check_first_batch(self, batch, stage: str) -> None:
+        """An epoch's first batch of data must be what the likelihood models: one host sync per epoch."""
+        check_values(batch[0], f"VAEModule: the first {stage} batch", isinstance(self.likelihood, BernoulliLikelihood))
 
     def training_step(self, batch, batch_idx):
         if self.training_loss is None:
             self.training_loss = CompiledOrEager(self.step, "VAEModule.step") if self.hparams.get("compile") \
                 else self.step
         loss, logs, _, _ = self.training_loss(batch, torch.tensor(self.beta_now(), device=self.device))
-        check_finite(self, logs, ("reconstruction", "kl", "loss"))
+        check_finite(self, logs, ("reconstruction", "kl", "loss"), inputs=batch[0])
         self.train_logs.update(self, logs, len(batch[0]))
         return loss
 
@@ -327,7 +379,7 @@ class VAEModule(L.LightningModule):
         _, logs, _, _ = self.step(batch)
         nll = -importance_sampled_log_likelihood(self, x, labels, self.hparams.test_num_samples,
                                                  compile=self.hparams.get("compile_test", False))
-        recon = self.reconstruct(x, labels)
+        recon = self._decode(self._encode(x, labels).mean, labels).mean
         self.test_mse(recon, x)
         self.test_psnr(recon, x)
         self.test_ssim(recon.float(), x.float())
@@ -393,7 +445,7 @@ def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_
     ]
     for failed, message in problems:
         if failed:
-            raise ValueError(f"VAEModule: {message}")
+            raise InputError(f"VAEModule: {message}")
 
 
 @torch.no_grad()
@@ -408,10 +460,10 @@ def check_networks(encoder: nn.Module, decoder: nn.Module, image_shape, latent_d
             try:
                 got = tuple(net(given, labels).shape)
             except RuntimeError as error:
-                raise ValueError(f"{type(net).__name__} cannot take input of shape {tuple(given.shape[1:])} "
+                raise InputError(f"{type(net).__name__} cannot take input of shape {tuple(given.shape[1:])} "
                                  f"(images {tuple(image_shape)}, latent_dim {latent_dim}): {error}") from error
             if got != want:
-                raise ValueError(f"{type(net).__name__} maps {tuple(given.shape)} to {got}; "
+                raise InputError(f"{type(net).__name__} maps {tuple(given.shape)} to {got}; "
                                  f"the VAE needs {want} for images {tuple(image_shape)}")
     finally:
         encoder.train(modes[0]), decoder.train(modes[1])

@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from zoo.errors import InputError
 from zoo.nets.conditioning import append_one_hot
 from zoo.nets.spectral import apply_spectral_norm
 
@@ -19,7 +20,7 @@ LAYOUTS = {28: (2, 7), 32: (3, 4), 64: (4, 4)}
 def check_size(image_shape: tuple[int, int, int], net: str) -> tuple[int, int]:
     channels, height, width = image_shape
     if height != width or height not in LAYOUTS:
-        raise ValueError(
+        raise InputError(
             f"{net} takes square 28x28, 32x32 or 64x64 images; the data has shape {tuple(image_shape)}. "
             "Use MLPEncoder/MLPDecoder or data of a supported size."
         )

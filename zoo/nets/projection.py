@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.errors import InputError
 from zoo.factories import build
 from zoo.nets.dcgan import ConvEncoder
 from zoo.nets.spectral import apply_spectral_norm
@@ -29,6 +30,6 @@ class ProjectionDiscriminator(nn.Module):
         out = self.linear(h)
         if self.embed is not None:
             if labels is None:
-                raise ValueError("this discriminator is class-conditional: pass labels")
+                raise InputError("this discriminator is class-conditional: pass labels")
             out = out + (self.embed(labels) * h).sum(1, keepdim=True)
         return out

@@ -6,13 +6,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.errors import InputError
 from zoo.nets.conditioning import append_one_hot
 from zoo.nets.spectral import apply_spectral_norm
 
 
 def check_32(image_shape, net: str) -> None:
     if tuple(image_shape[1:]) != (32, 32):
-        raise ValueError(f"{net} takes 32x32 images; the data has shape {tuple(image_shape)}")
+        raise InputError(f"{net} takes 32x32 images; the data has shape {tuple(image_shape)}")
 
 
 class UpBlock(nn.Module):
