@@ -23,11 +23,10 @@ import weakref
 
 import torch
 
+from zoo.compile import CompileFallbackWarning  # its own class, so that a test can tell
+
 COMPILED = weakref.WeakKeyDictionary()  # vae -> compiled log_likelihood(vae, z, x, labels), holding no vae
 
-
-class CompileFallbackWarning(UserWarning):
-    """torch.compile failed and the IS-NLL ran eagerly (its own class, so that a test can tell)."""
 
 CHUNK_ELEMENTS = 2**22  # decoded pixels per chunk: 16 MiB of float32, within a server CPU's last-level cache
 
