@@ -9,7 +9,8 @@ from zoo.errors import WeightsError
 
 # what decides the shapes of the weights (the rest, such as optimizers or the objective, only decides training)
 ARCHITECTURE = ("encoder", "decoder", "likelihood", "generator", "discriminator", "image_shape", "latent_dim",
-                "num_classes", "latent_categories", "pac", "ema_decay")
+                "num_classes", "latent_categories", "pac", "ema_decay", "prior", "num_pseudo_inputs", "top_latent_dim",
+                "top_hidden", "top_activation")
 
 
 def class_name(class_path) -> str:
