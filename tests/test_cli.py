@@ -23,6 +23,9 @@ def data_overrides(recipe: Path, mnist_root, folder_root) -> list[str]:
     text = recipe.read_text()
     if "zoo.data.MNIST" in text or "zoo.data.FashionMNIST" in text:
         return ["--data.root", str(mnist_root), "--data.download", "false", "--data.val_size", "56"]
+    if "zoo.data.StackedMNIST" in text:
+        return ["--data.root", str(mnist_root), "--data.download", "false", "--data.num_train", "512",
+                "--data.val_size", "64", "--data.test_size", "64"]
     if "zoo.data.CIFAR10" in text:
         return ["--data", "zoo.data.ImageFolder", "--data.root", str(folder_root[32]), "--data.image_size", "32",
                 "--data.val_size", "4", "--data.test_size", "4", "--data.num_workers", "0"]

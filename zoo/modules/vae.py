@@ -147,13 +147,18 @@ class VAEModule(L.LightningModule):
     def decode(self, z: torch.Tensor, labels: torch.Tensor | int | None = None) -> Distribution:
         """p(x|z) for z of shape (..., L): batch shape (...), event shape (C, H, W). With two stochastic
         layers z = (z1, z2) and p(x|z) = p(x|z1)."""
-        z = check_latents(z, self.latent_size, "decode")
+        z = check_latents(z, self.accepted_latent_size(z), "decode")
         return self._decode(z, check_labels(labels, self.hparams.num_classes, z.shape[:-1], "decode", self.device))
 
     @property
     def latent_size(self) -> int:
         """Columns of z: latent_dim, plus top_latent_dim with two stochastic layers."""
         return self.hparams.latent_dim + (self.hparams.get("top_latent_dim") or 0)
+
+    def accepted_latent_size(self, z) -> int:
+        """z may be (z1, z2) or, since p(x|z) = p(x|z1), z1 alone (latent_dim columns)."""
+        given = z.shape[-1] if isinstance(z, torch.Tensor) and z.dim() else None
+        return given if given == self.hparams.latent_dim else self.latent_size
 
     def _encode(self, x: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
         """encode, unchecked: for the training step."""
@@ -204,7 +209,7 @@ class VAEModule(L.LightningModule):
         n = check_count(n, "n", "sample")
         sampler = sampler or self.hparams.get("sampler", "prior")
         if z is not None:
-            z = check_latents(z, self.latent_size, "sample", n)
+            z = check_latents(z, self.accepted_latent_size(z), "sample", n)
         elif sampler == "prior":
             z = self.prior.sample((n,))
         else:
