@@ -166,8 +166,9 @@ def test_ema_moves_toward_the_live_weights_by_one_minus_decay():
     live, ema = gan.history[0]
     for name in live:  # torch's AveragedModel copies the live weights on its first update
         torch.testing.assert_close(ema[name], live[name])
-    for (_, ema_before), (live, ema) in zip(gan.history, gan.history[1:], strict=False):
+    for t, ((_, ema_before), (live, ema)) in enumerate(zip(gan.history, gan.history[1:], strict=False), start=1):
+        decay_t = min(decay, (1 + t) / (10 + t))  # the EMA's warm-up (issue 14)
         for name in live:
             assert not torch.allclose(live[name], ema_before[name])  # the generator did move
-            expected = ema_before[name] + (1 - decay) * (live[name] - ema_before[name])
+            expected = ema_before[name] + (1 - decay_t) * (live[name] - ema_before[name])
             torch.testing.assert_close(ema[name], expected, rtol=1e-6, atol=1e-7)
