@@ -45,7 +45,7 @@ class AskedClassAccuracy(L.Callback):
         self.classifier.to(module.device)
         num_samples = min(self.num_samples, 64) if trainer.fast_dev_run else self.num_samples
         asked, read = self.classify_samples(module, num_samples, num_classes)
-        correct = (asked == read).float()
+        correct = (asked == read).double()
         asked_count = torch.bincount(asked, minlength=num_classes)
         per_class = torch.bincount(asked, weights=correct, minlength=num_classes)[asked_count > 0] / \
             asked_count[asked_count > 0]

@@ -46,4 +46,4 @@ class ClusteringAccuracy(Metric):
 
     def compute(self) -> torch.Tensor:
         clusters, labels = dim_zero_cat(self.clusters).cpu().numpy(), dim_zero_cat(self.labels).cpu().numpy()
-        return torch.tensor(clustering_accuracy(clusters, labels))
+        return torch.tensor(clustering_accuracy(clusters, labels), dtype=torch.float64)
