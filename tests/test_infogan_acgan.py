@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from scipy.special import logsumexp
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -21,8 +22,9 @@ from tests.conftest import REPO
 from zoo import GANModule
 from zoo.callbacks import AskedClassAccuracy
 from zoo.cli import main
+from zoo.compatibility import check_fits
 from zoo.data import MNIST
-from zoo.errors import InputError
+from zoo.errors import InputError, WeightsError
 from zoo.metrics.clustering import ClusteringAccuracy, clustering_accuracy
 from zoo.modules.auxiliary import InfoGANHead
 from zoo.nets import ConvDecoder, ConvEncoder
@@ -357,3 +359,14 @@ def test_recipe_fits_checkpoints_reloads_and_reports_its_metric(recipe, mnist_ro
         assert metrics["test/cluster_accuracy"] == pytest.approx(clustering_accuracy(clusters, labels), abs=1e-7)
     else:
         assert 0 <= metrics["test/class_accuracy_min"] <= metrics["test/class_accuracy"] <= 1
+
+
+def test_weights_with_an_auxiliary_head_do_not_fit_a_recipe_without_it_whatever_the_weights():
+    for recipe, weights in (("infogan_mnist", ("info_weight", "info_continuous_weight")),
+                            ("acgan_mnist", ("auxiliary_classifier",))):
+        stored = yaml.safe_load((REPO / f"configs/gan/{recipe}.yaml").read_text())["model"]
+        other_lambda = {**stored, "init_args": {**stored["init_args"], **{key: 0.5 for key in weights}}}
+        check_fits(stored, other_lambda, "weights", None)  # the same head: the weights fit
+        headless = {**stored, "init_args": {**stored["init_args"], **{key: 0.0 for key in weights}}}
+        with pytest.raises(WeightsError, match="auxiliary_head: .* vs none"):
+            check_fits(stored, headless, "weights", None)
