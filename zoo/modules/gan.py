@@ -50,7 +50,7 @@ class GANModule(L.LightningModule):
         ema_decay: float | None = None,
         pac: int = 1,
         latent_categories: int = 0,
-        diffaugment: str = "",  # DiffAugment policy for every discriminator input in training, e.g. "translation,cutout"
+        diffaugment: str = "",  # DiffAugment policy for every discriminator input in training: "translation,cutout"
         output_activation: Literal["sigmoid", "identity"] = "sigmoid",
         generator_optimizer: OptimizerCallable = torch.optim.Adam,
         discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
