@@ -117,7 +117,8 @@ class GANModule(L.LightningModule):
         ema = ema and self.generator_ema is not None
         if ema:
             if self.ema_statistics_stale:
-                self.recompute_ema_statistics()
+                smoke = self._trainer is not None and self._trainer.fast_dev_run  # one pass through the code
+                self.recompute_ema_statistics(batches=1 if smoke else 8)
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
         return self.generate(z, labels, ema=ema)
 
