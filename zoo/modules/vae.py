@@ -41,6 +41,7 @@ from zoo.distributions import (
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.mmd import mmd_squared
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
@@ -77,6 +78,7 @@ class VAEModule(L.LightningModule):
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         free_bits: float = 0.0,
+        mmd_weight: float = 0.0,  # lambda * MMD^2(q(z), p(z)): WAE-MMD with beta=0, InfoVAE with beta > 0 (zoo.mmd)
         objective: Literal["elbo", "iwae"] = "elbo",
         num_samples: int = 1,
         test_num_samples: int = 5000,
@@ -90,7 +92,8 @@ class VAEModule(L.LightningModule):
         super().__init__()
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim)
+                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
+                              mmd_weight)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
         self.encoder = build(encoder, image_shape, 2 * latent_dim, num_classes)
@@ -309,6 +312,9 @@ class VAEModule(L.LightningModule):
         else:
             kl_term = kl_per_dim.mean(0).clamp(min=hp.free_bits).sum() if hp.free_bits > 0 else logs["kl"]
             loss = -(logs["reconstruction"] - beta * kl_term)
+            if hp.get("mmd_weight"):  # one z per image from the aggregate posterior against as many from p(z)
+                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale)
+                loss = loss + hp.mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
 
@@ -428,7 +434,8 @@ class VAEModule(L.LightningModule):
 
 
 def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim) -> None:
+                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
+                          mmd_weight) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
@@ -445,8 +452,9 @@ def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_
         (prior == "vamp" and num_classes > 0, "the VampPrior is for unconditional models: use num_classes=0"),
         (free_bits > 0 and (prior != "gaussian" or top_latent_dim > 0),
          "free bits need the closed-form KL per dimension: a gaussian prior and one stochastic layer"),
-        (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0),
-         "the IWAE bound has no KL term: leave beta=1, free_bits=0 and kl_warmup_steps=0"),
+        (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0 or mmd_weight != 0),
+         "the IWAE bound has no KL term: leave beta=1, free_bits=0, kl_warmup_steps=0 and mmd_weight=0"),
+        (mmd_weight < 0, f"mmd_weight must be >= 0, got {mmd_weight}"),
     ]
     for failed, message in problems:
         if failed:
