@@ -52,10 +52,12 @@ def test_latents_that_copy_the_factors_score_the_share_of_each_factor_entropy_th
 
 
 def test_latents_independent_of_the_factors_score_about_zero():
+    """Each plug-in I(z_j; v_k) is biased up by about (bins - 1)(n_k - 1) / (2 N) (Miller-Madow), 0.0185 nats or
+    0.5 % of H(v_k) for the 40-value factor at N = 20,000; the gap between two such estimates cancels it."""
     rng = np.random.default_rng(1)
     factors = np.stack([rng.integers(0, n, 20_000) for n in (3, 6, 40, 32, 32)], axis=1)
     latents = rng.normal(size=(20_000, 10))
-    assert mutual_information_gap(latents, factors) < 0.01
+    assert mutual_information_gap(latents, factors) < 0.001
 
 
 def test_a_factor_that_two_latents_encode_equally_has_no_gap():
