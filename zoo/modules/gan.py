@@ -21,6 +21,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from zoo import hub
+from zoo.augment import check_policy, diff_augment
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
@@ -49,6 +50,7 @@ class GANModule(L.LightningModule):
         ema_decay: float | None = None,
         pac: int = 1,
         latent_categories: int = 0,
+        diffaugment: str = "",  # DiffAugment policy for every discriminator input in training: "translation,cutout"
         output_activation: Literal["sigmoid", "identity"] = "sigmoid",
         generator_optimizer: OptimizerCallable = torch.optim.Adam,
         discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
@@ -58,6 +60,7 @@ class GANModule(L.LightningModule):
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
                               ema_decay, pac, output_activation, latent_categories)
+        check_policy(diffaugment)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
         self.automatic_optimization = False
@@ -86,8 +89,11 @@ class GANModule(L.LightningModule):
         return torch.sigmoid(out) if self.hparams.output_activation == "sigmoid" else out
 
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (B / pac,) of the discriminator on x (B, C, ...), `pac` consecutive samples at a time."""
+        """Logits (B / pac,) of the discriminator on x (B, C, ...), `pac` consecutive samples at a time; in training,
+        x DiffAugmented first when the module has a policy."""
         pac = self.hparams.pac
+        if self.training and self.hparams.get("diffaugment"):
+            x = diff_augment(x, self.hparams.diffaugment)
         if pac > 1:
             if len(x) % pac:
                 raise InputError(f"PacGAN: the batch size ({len(x)}) must be a multiple of pac={pac}")
@@ -111,7 +117,8 @@ class GANModule(L.LightningModule):
         ema = ema and self.generator_ema is not None
         if ema:
             if self.ema_statistics_stale:
-                self.recompute_ema_statistics()
+                smoke = self._trainer is not None and self._trainer.fast_dev_run  # one pass through the code
+                self.recompute_ema_statistics(batches=1 if smoke else 8)
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
         return self.generate(z, labels, ema=ema)
 

@@ -6,14 +6,14 @@ The KL is in closed form (torch.distributions). Options: a weight beta on the KL
 linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, class conditioning, and:
 - `prior="vamp"`: the VampPrior (Tomczak & Welling 2018), p(z) = (1/K) sum_k q(z|u_k) at K learned
   pseudo-inputs u_k (images in [0, 1], a hardtanh of free parameters, as the paper);
-- `tc_weights = (alpha, beta, gamma)`: beta-TCVAE (Chen et al. 2018), the KL split into index-code mutual
-  information, total correlation and dimension-wise KL (zoo.kl_decomposition, minibatch-weighted sampling over a
-  training set of `dataset_size` images, read from the data module at fit when 0), weighted by alpha, beta, gamma;
 - `top_latent_dim > 0`: a second stochastic layer as in Burda et al.'s two-layer models, z = (z1, z2) with
   q(z1|x) q(z2|z1) and p(z2) p(z1|z2) p(x|z1); p(z1|z2) and q(z2|z1) are diagonal Gaussians from MLPs of
   `top_hidden` units. With the VampPrior on top, p(z2) = (1/K) sum_k q(z2 | z1 = E[z1|u_k]).
 With either, the KL has no closed form: the ELBO uses the Monte Carlo estimate log q(z|x) - log p(z) at
 the sampled z (as the VampPrior paper), and the IWAE bound and IS-NLL use the full log p(z).
+`tc_weights = (alpha, beta, gamma)` makes it beta-TCVAE (Chen et al. 2018): the KL split into index-code mutual
+information, total correlation and dimension-wise KL (zoo.kl_decomposition, minibatch-weighted sampling over a
+training set of `dataset_size` images, read from the data module at fit when 0), weighted by alpha, beta, gamma.
 After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder's latent (zoo.samplers:
 "gmm", "two_stage") that `sample(n, sampler=kind)` draws from; it is saved with the weights.
 """
@@ -45,6 +45,7 @@ from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.kl_decomposition import kl_decomposition
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.mmd import mmd_squared
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
@@ -81,6 +82,7 @@ class VAEModule(L.LightningModule):
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         free_bits: float = 0.0,
+        mmd_weight: float = 0.0,  # lambda * MMD^2(q(z), p(z)): WAE-MMD with beta=0, InfoVAE with beta > 0 (zoo.mmd)
         tc_weights: tuple[float, float, float] | None = None,  # beta-TCVAE's (alpha, beta, gamma); paper: (1, 6, 1)
         dataset_size: int = 0,  # N for beta-TCVAE's estimate of log q(z); 0: the training set's size, read at fit
         objective: Literal["elbo", "iwae"] = "elbo",
@@ -96,7 +98,8 @@ class VAEModule(L.LightningModule):
         super().__init__()
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim)
+                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
+                              mmd_weight)
         check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
@@ -320,6 +323,9 @@ class VAEModule(L.LightningModule):
                 logs.update(terms._asdict())
                 kl_term = sum(weight * term for weight, term in zip(hp.tc_weights, terms, strict=True))
             loss = -(logs["reconstruction"] - beta * kl_term)
+            if hp.get("mmd_weight"):  # one z per image from the aggregate posterior against as many from p(z)
+                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale)
+                loss = loss + hp.mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
 
@@ -444,7 +450,8 @@ class VAEModule(L.LightningModule):
 
 
 def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim) -> None:
+                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
+                          mmd_weight) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
@@ -461,8 +468,9 @@ def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_
         (prior == "vamp" and num_classes > 0, "the VampPrior is for unconditional models: use num_classes=0"),
         (free_bits > 0 and (prior != "gaussian" or top_latent_dim > 0),
          "free bits need the closed-form KL per dimension: a gaussian prior and one stochastic layer"),
-        (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0),
-         "the IWAE bound has no KL term: leave beta=1, free_bits=0 and kl_warmup_steps=0"),
+        (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0 or mmd_weight != 0),
+         "the IWAE bound has no KL term: leave beta=1, free_bits=0, kl_warmup_steps=0 and mmd_weight=0"),
+        (mmd_weight < 0, f"mmd_weight must be >= 0, got {mmd_weight}"),
     ]
     for failed, message in problems:
         if failed:
