@@ -40,10 +40,15 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      HOUR.format("vae/hvae_vamp_mnist") + " --model.compile true --trainer.max_time 00:00:55:00", 1000),
     ("infovae.mnist", "vae/infovae_mnist", "InfoVAE (Zhao et al. 2019), the MMD-VAE: the MLP VAE of vae_mlp.mnist "
      "with 999 MMD^2(q(z), p(z)) (alpha = 0, lambda = 1000), dynamically binarised MNIST", "runs/zoo/infovae.mnist",
-     HOUR.format("vae/infovae_mnist"), 5000),
+     HOUR.format("vae/infovae_mnist"), 1000),
     ("wae_mmd.mnist", "vae/wae_mmd_mnist", "WAE-MMD (Tolstikhin et al. 2018): conv auto-encoder, latent 8, "
      "inverse-multiquadratic MMD to N(0, I) with the paper's weight, no KL, grey-level MNIST",
      "runs/zoo/wae_mmd.mnist", HOUR.format("vae/wae_mmd_mnist"), None),
+    ("vqvae.mnist", "vae/vqvae_mnist", "VQ-VAE (van den Oord et al. 2017): 7x7 codes from an EMA codebook of 64, "
+     "then a causal transformer prior over the codes so that sample() draws new digits, grey-level MNIST",
+     "runs/zoo/vqvae.mnist", HOUR.format("vae/vqvae_mnist") + " --model.prior_start_epoch 8 --trainer.max_epochs 16 "
+     "--model.lr_scheduler.init_args.T_max 8 --model.prior_lr_scheduler.init_args.T_max 8 --trainer.max_time "
+     "00:00:40:00", None),
     ("beta_vae.mnist", "vae/beta_vae_mnist", "beta-VAE (Higgins et al.), beta = 4 with KL warm-up",
      "runs/zoo/beta_vae.mnist", SCRIPT, 1000),
     ("cvae_mlp.mnist", "vae/cvae_mnist", "conditional VAE (Sohn et al.): the digit label enters encoder and "
@@ -64,6 +69,12 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
     ("dcgan_diffaugment.mnist10", "gan/dcgan_diffaugment_mnist10", "DCGAN with DiffAugment (Zhao et al. 2020, "
      "translation + cutout) on 10 % of MNIST (6,000 images), the same steps as its plain twin dcgan.mnist10",
      "runs/zoo/dcgan_diffaugment.mnist10", HOUR.format("gan/dcgan_diffaugment_mnist10"), None),
+    ("infogan.mnist", "gan/infogan_mnist", "InfoGAN (Chen et al. 2016): DCGAN-sized players, a 10-way categorical "
+     "and 2 continuous codes, the mutual-information term through Q on the discriminator's body",
+     "runs/zoo/infogan.mnist", HOUR.format("gan/infogan_mnist") + " --trainer.max_time 00:00:40:00", None),
+    ("acgan.mnist", "gan/acgan_mnist", "ACGAN (Odena et al. 2017): DCGAN-sized players, the discriminator's class "
+     "head beside its real/fake logit, EMA generator", "runs/zoo/acgan.mnist",
+     HOUR.format("gan/acgan_mnist") + " --trainer.max_time 00:00:40:00", None),
     ("dcgan.stacked_mnist", "gan/dcgan_stacked_mnist", "PacDCGAN2 (Lin et al. 2018) on Stacked MNIST: DCGAN with "
      "32 base channels, the discriminator judging two samples at once, EMA generator", "runs/zoo/dcgan.stacked_mnist",
      HOUR.format("gan/dcgan_stacked_mnist") + " --trainer.max_time 00:00:50:00", None),
@@ -78,6 +89,9 @@ PAPER = {  # the paper's figure on the same protocol, beside each entry in the R
     "hvae_vamp.mnist": "81.24 nats (Tomczak & Welling 2018, HVAE + VampPrior)",
     "cvae_mlp.mnist": "none on this protocol",
     "infovae.mnist": "none on this protocol (Zhao et al. report no MNIST IS-NLL)",
+    "vqvae.mnist": "none comparable: the paper gives no MNIST figures",
+    "infogan.mnist": "clustering accuracy about 95 % (Chen et al. 2016, 5 % error)",
+    "acgan.mnist": "none comparable: digit-classifier FID, not Inception's",
     "wae_mmd.mnist": "none comparable: the paper gives MNIST samples and an Inception FID on CelebA only",
     "dcgan.mnist10": "BigGAN on 10 % of CIFAR-10: Inception FID 39.78 (Zhao et al. 2020)",
     "dcgan_diffaugment.mnist10": "BigGAN + DiffAugment on 10 % of CIFAR-10: Inception FID 22.40 (Zhao et al. 2020)",
@@ -100,7 +114,9 @@ BUDGET = {  # training budget of the shipped weights; entries not named here had
 CLASSIFIER = ("digit_classifier.mnist", None, "MNIST digit classifier: the domain feature extractor of FID/KID/IS",
               None, "python benchmarks/train_digit_classifier.py --root ../shared/data --epochs 4", None)
 SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_score_mean"],
-         "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean"],
+         "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean",
+                       "test/cluster_accuracy", "test/class_accuracy"],
+         "vqvae": ["test/fid", "test/inception_score_mean", "test/psnr", "test/perplexity", "test/codes_used"],
          "toy": ["test/modes", "test/high_quality", "test/reverse_kl"],
          "stacked": ["test/modes", "test/kl", "test/modes_live", "test/kl_live"]}
 LIVE = ("`*_live`: the trained generator's samples from the same noise; the other sample metrics are the EMA "
@@ -110,7 +126,7 @@ TRAINED_ON = {"toy": "the 2-D toy data", "stacked": "the 128,000 Stacked-MNIST s
 
 
 def kind_of(recipe: str) -> str:
-    return "toy" if "toy" in recipe else "stacked" if "stacked" in recipe else \
+    return "toy" if "toy" in recipe else "stacked" if "stacked" in recipe else "vqvae" if "vqvae" in recipe else \
         "VAEModule" if recipe.startswith("vae") else "GANModule"
 
 
