@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import lightning as L
 import torch
-from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from torch.nn import functional as F
@@ -42,7 +42,7 @@ from zoo.nets.quantizer import VectorQuantizer, perplexity
 
 # encoder(image_shape, code_dim) and decoder(image_shape, code_dim); prior(num_codes, length)
 NetFactory = Callable[[tuple, int], nn.Module]
-FACTORIES = ("encoder", "decoder", "prior", "optimizer", "prior_optimizer")
+FACTORIES = ("encoder", "decoder", "prior", "optimizer", "prior_optimizer", "lr_scheduler", "prior_lr_scheduler")
 
 
 class VQVAEModule(L.LightningModule):
@@ -62,6 +62,8 @@ class VQVAEModule(L.LightningModule):
         temperature: float = 1.0,  # sample(): p(c_t | c_<t)^(1/temperature)
         optimizer: OptimizerCallable = torch.optim.Adam,  # the auto-encoder's
         prior_optimizer: OptimizerCallable = torch.optim.Adam,
+        lr_scheduler: LRSchedulerCallable | None = None,  # the auto-encoder's, stepped after each of its epochs
+        prior_lr_scheduler: LRSchedulerCallable | None = None,  # the prior's, stepped after each of its epochs
     ):
         super().__init__()
         image_shape = tuple(image_shape)
@@ -214,6 +216,11 @@ class VQVAEModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self.train_logs.log_epoch(self)
+        trained = self.optimizers()[1 if self.prior_phase else 0].optimizer
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+            if scheduler.optimizer is trained:  # manual optimisation: stepped by hand, once per epoch of its phase
+                scheduler.step()
 
     def on_validation_epoch_start(self) -> None:
         self.code_counts = None
@@ -277,8 +284,14 @@ class VQVAEModule(L.LightningModule):
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):
-        autoencoder = build(self.hparams.optimizer, [*self.encoder.parameters(), *self.decoder.parameters()])
-        return [autoencoder, build(self.hparams.prior_optimizer, self.prior.parameters())]
+        hp = self.hparams
+        autoencoder = build(hp.optimizer, [*self.encoder.parameters(), *self.decoder.parameters()])
+        prior = build(hp.prior_optimizer, self.prior.parameters())
+        configs = [{"optimizer": autoencoder}, {"optimizer": prior}]
+        for config, scheduler in zip(configs, (hp.lr_scheduler, hp.prior_lr_scheduler), strict=True):
+            if scheduler is not None:
+                config["lr_scheduler"] = build(scheduler, config["optimizer"])
+        return configs
 
 
 def check_hyperparameters(num_codes, code_dim, commitment_cost, codebook_decay, codebook_epsilon, restart_after,
