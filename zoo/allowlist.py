@@ -4,8 +4,8 @@ checkpoint's hyper-parameters are data, never code.
 Before anything is built from such a config, every string in it that could name code (the value of a
 `class_path`, or any dotted name such as `os.system`, at any depth) must be on the allow-list:
 
-- the zoo's modules (`zoo.VAEModule`, `zoo.GANModule`, the digit classifier), networks (`zoo.nets`) and
-  likelihoods (`zoo.distributions`);
+- the zoo's modules (`zoo.VAEModule`, `zoo.GANModule`, `zoo.VQVAEModule`, the digit classifier), networks
+  (`zoo.nets`) and likelihoods (`zoo.distributions`);
 - torch's optimizers (`torch.optim`) and learning-rate schedulers (`torch.optim.lr_scheduler`);
 - Lightning's own instantiator, which Lightning itself allow-lists, as a checkpoint's `_instantiator`.
 
@@ -19,8 +19,8 @@ from functools import cache
 
 from zoo.errors import UntrustedConfigError
 
-MODULES = ("zoo.VAEModule", "zoo.GANModule", "zoo.modules.vae.VAEModule", "zoo.modules.gan.GANModule",
-           "zoo.nets.classifier.DigitClassifier")
+MODULES = ("zoo.VAEModule", "zoo.GANModule", "zoo.VQVAEModule", "zoo.modules.vae.VAEModule",
+           "zoo.modules.gan.GANModule", "zoo.modules.vqvae.VQVAEModule", "zoo.nets.classifier.DigitClassifier")
 LIKELIHOODS = ("BernoulliLikelihood", "GaussianLikelihood")  # in zoo.distributions
 INSTANTIATORS = ("lightning.pytorch.cli.instantiate_module", "pytorch_lightning.cli.instantiate_module")
 IMPORT_KEYS = ("class_path", "_class_path", "_instantiator", "callable")  # keys whose value is always an import path

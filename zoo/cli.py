@@ -108,7 +108,7 @@ class ZooCLI(LightningCLI):
             trusted = tuple(value for _, key, value in leaves(recipe) if key == "class_path")  # named by you
             hparams = hub.read_hyperparameters(ckpt_path, trusted)
             model_class = hub.import_object(recipe["class_path"])
-            kinds = [kind for kind in ("zoo.VAEModule", "zoo.GANModule")
+            kinds = [kind for kind in ("zoo.VAEModule", "zoo.GANModule", "zoo.VQVAEModule")
                      if issubclass(model_class, hub.import_object(kind))]
             if kinds:
                 hub.check_checkpoint_kind(ckpt_path, kinds[0])

@@ -10,7 +10,7 @@ from zoo.errors import WeightsError
 # what decides the shapes of the weights (the rest, such as optimizers or the objective, only decides training)
 ARCHITECTURE = ("encoder", "decoder", "likelihood", "generator", "discriminator", "image_shape", "latent_dim",
                 "num_classes", "latent_categories", "pac", "ema_decay", "prior", "num_pseudo_inputs", "top_latent_dim",
-                "top_hidden", "top_activation", "latent_continuous", "info_learn_variance")
+                "top_hidden", "top_activation", "latent_continuous", "info_learn_variance", "num_codes", "code_dim")
 AUXILIARY_WEIGHTS = ("info_weight", "info_continuous_weight", "auxiliary_classifier")  # > 0: a discriminator head
 
 

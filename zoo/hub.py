@@ -24,7 +24,7 @@ from zoo.errors import WeightsError, WeightsNotFoundError
 
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.yaml", "README.md"
 MAX_FLOAT32_BYTES = 8_000_000  # larger weights are stored in float16 (loading casts back), to stay a few MB
-MODULE_CLASSES = ("zoo.VAEModule", "zoo.GANModule", "zoo.nets.classifier.DigitClassifier")
+MODULE_CLASSES = ("zoo.VAEModule", "zoo.GANModule", "zoo.VQVAEModule", "zoo.nets.classifier.DigitClassifier")
 
 
 def sha256_of(path: str | Path) -> str:
@@ -37,7 +37,8 @@ def sha256_of(path: str | Path) -> str:
 
 def module_class_path(hparams: dict) -> str:
     """Which zoo module hyper-parameters belong to (LightningCLI stores `_class_path`; else by their names)."""
-    class_path = hparams.get("_class_path") or ("zoo.VAEModule" if "encoder" in hparams else
+    class_path = hparams.get("_class_path") or ("zoo.VQVAEModule" if "num_codes" in hparams else
+                                                "zoo.VAEModule" if "encoder" in hparams else
                                                 "zoo.GANModule" if "generator" in hparams else None)
     if class_path not in MODULE_CLASSES:
         raise WeightsError(f"not a zoo module's hyper-parameters (class {class_path!r}); expected one of "

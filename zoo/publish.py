@@ -19,7 +19,7 @@ def model_card(folder: str | Path, source: str, results: dict | None = None) -> 
     (`results`: a `test_results.json` that `lightning test` wrote) with their protocol."""
     folder = Path(folder)
     config = yaml.safe_load((folder / hub.CONFIG).read_text())
-    module = config["class_path"].rpartition(".")[2]  # VAEModule or GANModule
+    module = config["class_path"].rpartition(".")[2]  # VAEModule, VQVAEModule or GANModule
     networks = {key: value["class_path"] for key, value in config.get("init_args", {}).items()
                 if isinstance(value, dict) and "class_path" in value}
     metrics = {key.removeprefix("test/"): value for key, value in (results or {}).get("metrics", {}).items()}
@@ -32,7 +32,7 @@ def model_card(folder: str | Path, source: str, results: dict | None = None) -> 
                   "Protocol:", "", "```yaml", yaml.safe_dump(results.get("protocols", {}), sort_keys=False).strip(),
                   "```", ""]
     lines += ["sha256:", "", *[f"- `{name}`: `{hub.sha256_of(folder / name)}`" for name in (hub.WEIGHTS, hub.CONFIG)]]
-    kind = {"VAEModule": "vae", "GANModule": "gan"}.get(module, "classifier")
+    kind = {"VAEModule": "vae", "VQVAEModule": "vae", "GANModule": "gan"}.get(module, "classifier")
     return ModelCard(hub_header(kind, list(metrics)) + "\n".join(lines) + "\n")
 
 
