@@ -201,7 +201,7 @@ def results_table(rows: list[dict]) -> str:
         shown = ", ".join(f"{k.removeprefix('test/')} {row['metrics'][k]:.4g}" for k in SHOWN[kind]
                           if k in row["metrics"] and k != "test/nll")
         nll = [""] * 2
-        if "test/nll" in row["metrics"]:
+        if "test/nll" in row["metrics"] and row["k"]:  # None: an IS-NLL the entry does not stand on (WAE: no KL)
             nll[is_conditional(row["name"])] = f"{row['metrics']['test/nll']:.4g} (IS, k={row['k']})"
         paper, budget = PAPER.get(row["name"], ""), BUDGET.get(row["name"], "7 min, 1 CPU thread")
         out.append(f"| `{row['name']}` | `configs/{row['recipe']}.yaml` | {nll[0]} | {nll[1]} | {shown} | {paper} | "
