@@ -38,7 +38,9 @@ def data_overrides(recipe: Path, mnist_root, folder_root) -> list[str]:
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda path: f"{path.parent.name}/{path.stem}")
 def test_every_recipe_fits_with_fast_dev_run(recipe, mnist_root, folder_root, tmp_path):
-    cli = main(["fit", "--config", str(recipe), "--trainer.fast_dev_run=true",
+    # the compiled path has its own tests (test_fast_path.py); compiling here would cost 10-20 s per recipe
+    eager = ["--model.compile", "false"] if "\n    compile: true" in recipe.read_text() else []
+    cli = main(["fit", "--config", str(recipe), "--trainer.fast_dev_run=true", *eager,
                 "--trainer.default_root_dir", str(tmp_path), *data_overrides(recipe, mnist_root, folder_root)])
     assert cli.trainer.state.finished
     assert not any(torch.isnan(value) for value in cli.trainer.callback_metrics.values())

@@ -49,6 +49,8 @@ def test_fit_without_api_key_logs_offline_config_metrics_and_images(tmp_path, mo
         kind = record.WhichOneof("record_type")
         if kind == "config":
             config |= {update.key for update in record.config.update}
+        if kind == "run":  # config logged before the run record was written travels inside it
+            config |= {update.key for update in record.run.config.update}
         if kind == "history":
             history |= {item.key or "/".join(item.nested_key) for item in record.history.item}
     assert {"latent_dim", "encoder", "beta"} <= config
