@@ -28,8 +28,8 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
     ("vae_mlp.mnist", "vae/mlp_mnist_elbo", "VAE (Kingma & Welling): MLP 512-512, latent 32, Bernoulli, one-sample "
      "ELBO, dynamically binarised MNIST", "runs/zoo/vae_mlp.mnist", HOUR.format("vae/mlp_mnist_elbo"), 5000),
     ("iwae_mlp.mnist", "vae/mlp_mnist", "IWAE (Burda et al.): MLP 512-512, latent 32, Bernoulli, 5-sample IWAE "
-     "bound, dynamically binarised MNIST", "runs/benchmark_vae_mnist",
-     "python benchmarks/vae_mnist_nll.py --root ../shared/data --minutes 15 --k 5000", 1000),
+     "bound, dynamically binarised MNIST", "runs/zoo/iwae_mlp.mnist",
+     HOUR.format("vae/mlp_mnist") + " --trainer.max_time 00:01:00:00", 5000),
     ("vae_conv_gaussian.mnist", "vae/conv_mnist_gaussian", "convolutional VAE, Gaussian likelihood with the "
      "optimal sigma (Rybkin et al. 2021: sigma^2 = the batch MSE), grey-level MNIST",
      "runs/zoo/vae_conv_gaussian.mnist",
@@ -38,6 +38,17 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      "tanh architecture) with the VampPrior (K = 500) on the top layer, 5-sample IWAE bound, dynamically binarised "
      "MNIST", "runs/zoo/hvae_vamp.mnist",
      HOUR.format("vae/hvae_vamp_mnist") + " --model.compile true --trainer.max_time 00:00:55:00", 1000),
+    ("infovae.mnist", "vae/infovae_mnist", "InfoVAE (Zhao et al. 2019), the MMD-VAE: the MLP VAE of vae_mlp.mnist "
+     "with 999 MMD^2(q(z), p(z)) (alpha = 0, lambda = 1000), dynamically binarised MNIST", "runs/zoo/infovae.mnist",
+     HOUR.format("vae/infovae_mnist"), 1000),
+    ("wae_mmd.mnist", "vae/wae_mmd_mnist", "WAE-MMD (Tolstikhin et al. 2018): conv auto-encoder, latent 8, "
+     "inverse-multiquadratic MMD to N(0, I) with the paper's weight, no KL, grey-level MNIST",
+     "runs/zoo/wae_mmd.mnist", HOUR.format("vae/wae_mmd_mnist"), None),
+    ("vqvae.mnist", "vae/vqvae_mnist", "VQ-VAE (van den Oord et al. 2017): 7x7 codes from an EMA codebook of 64, "
+     "then a causal transformer prior over the codes so that sample() draws new digits, grey-level MNIST",
+     "runs/zoo/vqvae.mnist", HOUR.format("vae/vqvae_mnist") + " --model.prior_start_epoch 8 --trainer.max_epochs 16 "
+     "--model.lr_scheduler.init_args.T_max 8 --model.prior_lr_scheduler.init_args.T_max 8 --trainer.max_time "
+     "00:00:40:00", None),
     ("beta_vae.mnist", "vae/beta_vae_mnist", "beta-VAE (Higgins et al.), beta = 4 with KL warm-up",
      "runs/zoo/beta_vae.mnist", SCRIPT, 1000),
     ("cvae_mlp.mnist", "vae/cvae_mnist", "conditional VAE (Sohn et al.): the digit label enters encoder and "
@@ -52,6 +63,18 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      "runs/zoo/hinge_sn.mnist", SCRIPT, None),
     ("cgan.mnist", "gan/cgan_mnist", "class-conditional GAN with a projection discriminator",
      "runs/zoo/cgan.mnist", SCRIPT, None),
+    ("dcgan.mnist10", "gan/dcgan_mnist10", "DCGAN (32 base channels, EMA generator) on 10 % of MNIST (6,000 "
+     "images): the plain twin of dcgan_diffaugment.mnist10", "runs/zoo/dcgan.mnist10",
+     HOUR.format("gan/dcgan_mnist10"), None),
+    ("dcgan_diffaugment.mnist10", "gan/dcgan_diffaugment_mnist10", "DCGAN with DiffAugment (Zhao et al. 2020, "
+     "translation + cutout) on 10 % of MNIST (6,000 images), the same steps as its plain twin dcgan.mnist10",
+     "runs/zoo/dcgan_diffaugment.mnist10", HOUR.format("gan/dcgan_diffaugment_mnist10"), None),
+    ("infogan.mnist", "gan/infogan_mnist", "InfoGAN (Chen et al. 2016): DCGAN-sized players, a 10-way categorical "
+     "and 2 continuous codes, the mutual-information term through Q on the discriminator's body",
+     "runs/zoo/infogan.mnist", HOUR.format("gan/infogan_mnist") + " --trainer.max_time 00:00:40:00", None),
+    ("acgan.mnist", "gan/acgan_mnist", "ACGAN (Odena et al. 2017): DCGAN-sized players, the discriminator's class "
+     "head beside its real/fake logit, EMA generator", "runs/zoo/acgan.mnist",
+     HOUR.format("gan/acgan_mnist") + " --trainer.max_time 00:00:40:00", None),
     ("dcgan.stacked_mnist", "gan/dcgan_stacked_mnist", "PacDCGAN2 (Lin et al. 2018) on Stacked MNIST: DCGAN with "
      "32 base channels, the discriminator judging two samples at once, EMA generator", "runs/zoo/dcgan.stacked_mnist",
      HOUR.format("gan/dcgan_stacked_mnist") + " --trainer.max_time 00:00:50:00", None),
@@ -65,13 +88,26 @@ PAPER = {  # the paper's figure on the same protocol, beside each entry in the R
     "iwae_mlp.mnist": "84.78 nats (Burda et al. 2016, IWAE k=50)",
     "hvae_vamp.mnist": "81.24 nats (Tomczak & Welling 2018, HVAE + VampPrior)",
     "cvae_mlp.mnist": "none on this protocol",
+    "infovae.mnist": "none on this protocol (Zhao et al. report no MNIST IS-NLL)",
+    "vqvae.mnist": "none comparable: the paper gives no MNIST figures",
+    "infogan.mnist": "clustering accuracy about 95 % (Chen et al. 2016, 5 % error)",
+    "acgan.mnist": "none comparable: digit-classifier FID, not Inception's",
+    "wae_mmd.mnist": "none comparable: the paper gives MNIST samples and an Inception FID on CelebA only",
+    "dcgan.mnist10": "BigGAN on 10 % of CIFAR-10: Inception FID 39.78 (Zhao et al. 2020)",
+    "dcgan_diffaugment.mnist10": "BigGAN + DiffAugment on 10 % of CIFAR-10: Inception FID 22.40 (Zhao et al. 2020)",
     "dcgan.stacked_mnist": "1000 modes, KL 0.06 (Lin et al. 2018, PacDCGAN2); DCGAN 99 / 3.40",
     **{name: "none comparable: digit-classifier FID, not Inception's (MNIST train vs test: 2.95)"
        for name in ("gan_mlp.mnist", "dcgan.mnist", "wgan_gp.mnist", "hinge_sn.mnist", "cgan.mnist")},
 }
 BUDGET = {  # training budget of the shipped weights; entries not named here had 7 one-thread CPU minutes
     "vae_mlp.mnist": "51 min, 1 CPU thread, 180 epochs",
-    "iwae_mlp.mnist": "15 min, 2 CPU threads",
+    "iwae_mlp.mnist": "41 min, 1 CPU thread, 70 epochs",
+    "infovae.mnist": "17 min, 1 CPU thread, 60 epochs",
+    "wae_mmd.mnist": "15 min, 1 CPU thread, 12 epochs",
+    "dcgan.mnist10": "50 epochs (4,700 generator iterations), 1 CPU thread, 13 min running on a shared machine",
+    "dcgan_diffaugment.mnist10": "50 epochs (4,700 generator iterations), 1 CPU thread, 22 min wall (12.5 CPU min)",
+    "vqvae.mnist": "40 min wall (15.5 CPU min), 1 CPU thread: 8 auto-encoder epochs, 3 of the prior's 8",
+    "infogan.mnist": "40 min wall (15.5 CPU min), 1 CPU thread: 8 of 10 epochs (7,000 generator iterations)",
     "dcgan.mnist": "60 min, 1 CPU thread",
     "vae_conv_gaussian.mnist": "40 min, 1 CPU thread",
     "hvae_vamp.mnist": "55 min, 1 CPU thread",
@@ -82,17 +118,19 @@ BUDGET = {  # training budget of the shipped weights; entries not named here had
 CLASSIFIER = ("digit_classifier.mnist", None, "MNIST digit classifier: the domain feature extractor of FID/KID/IS",
               None, "python benchmarks/train_digit_classifier.py --root ../shared/data --epochs 4", None)
 SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_score_mean"],
-         "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean"],
+         "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean",
+                       "test/cluster_accuracy", "test/class_accuracy"],
+         "vqvae": ["test/fid", "test/inception_score_mean", "test/psnr", "test/perplexity", "test/codes_used"],
          "toy": ["test/modes", "test/high_quality", "test/reverse_kl"],
          "stacked": ["test/modes", "test/kl", "test/modes_live", "test/kl_live"]}
 LIVE = ("`*_live`: the trained generator's samples from the same noise; the other sample metrics are the EMA "
         "generator's, which `sample()` draws from.")
 TRAINED_ON = {"toy": "the 2-D toy data", "stacked": "the 128,000 Stacked-MNIST stacks of the MNIST training digits",
-              "mnist": "the 60,000 MNIST training images"}
+              "mnist": "the 60,000 MNIST training images", "mnist10": "6,000 MNIST training images (train_size)"}
 
 
 def kind_of(recipe: str) -> str:
-    return "toy" if "toy" in recipe else "stacked" if "stacked" in recipe else \
+    return "toy" if "toy" in recipe else "stacked" if "stacked" in recipe else "vqvae" if "vqvae" in recipe else \
         "VAEModule" if recipe.startswith("vae") else "GANModule"
 
 
@@ -133,7 +171,8 @@ def picture(name: str, recipe: str) -> None:
 def card(name, recipe, description, command, report, sha256) -> str:
     lines = [f"# {name}", "", description + ".", ""]
     if recipe:
-        trained_on = TRAINED_ON.get(kind_of(recipe), TRAINED_ON["mnist"])
+        trained_on = TRAINED_ON["mnist10" if name.endswith(".mnist10") else kind_of(recipe) if kind_of(recipe) in
+                                TRAINED_ON else "mnist"]
         lines += [f"- Recipe: `configs/{recipe}.yaml`; load with `zoo.load_pretrained(\"{name}\")`.",
                   f"- Trained on {trained_on} (CPU): `{command}`",
                   f"- Evaluated from these weights: `{report['command']}`", "", "| test metric | value |", "|---|---|"]
@@ -162,7 +201,7 @@ def results_table(rows: list[dict]) -> str:
         shown = ", ".join(f"{k.removeprefix('test/')} {row['metrics'][k]:.4g}" for k in SHOWN[kind]
                           if k in row["metrics"] and k != "test/nll")
         nll = [""] * 2
-        if "test/nll" in row["metrics"]:
+        if "test/nll" in row["metrics"] and row["k"]:  # None: an IS-NLL the entry does not stand on (WAE: no KL)
             nll[is_conditional(row["name"])] = f"{row['metrics']['test/nll']:.4g} (IS, k={row['k']})"
         paper, budget = PAPER.get(row["name"], ""), BUDGET.get(row["name"], "7 min, 1 CPU thread")
         out.append(f"| `{row['name']}` | `configs/{row['recipe']}.yaml` | {nll[0]} | {nll[1]} | {shown} | {paper} | "

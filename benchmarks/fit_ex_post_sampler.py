@@ -2,20 +2,24 @@
 posterior over the training images, and write the folder with the sampler in its weights and config.
 
     python benchmarks/fit_ex_post_sampler.py checkpoints/vae_mlp.mnist --kind gmm --root ../shared/data \
-        [--out DIR] [--default] [--components 10] [--steps 10000]
+        [--out DIR] [--default] [--components 10] [--steps 10000] [--evaluate vae/mlp_mnist_elbo]
 
 The images are prepared as in training: binarised afresh for a Bernoulli likelihood, grey levels otherwise.
 `--default` makes `sample(n)` (and so `lightning test`'s FID) draw from the fitted sampler. Re-export the
-entry afterwards (its files' sha256 change).
+entry afterwards (its files' sha256 change). `--evaluate RECIPE` then runs `lightning test` of the written folder
+with the fitted sampler (its FID/KID/IS; the IS-NLL with k = 1, since a sampler does not change it) and writes
+the report to benchmarks/results/ex_post_<kind>_<folder name>.json.
 """
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 import torch
 
 from zoo import hub
+from zoo.cli import main as cli
 from zoo.data import MNIST
 
 
@@ -28,6 +32,7 @@ def main() -> None:
     parser.add_argument("--default", action="store_true", help="make it the sampler sample() uses by default")
     parser.add_argument("--components", type=int, default=10, help="gmm: mixture components (full covariance)")
     parser.add_argument("--steps", type=int, default=10_000, help="two_stage: training steps of the second VAE")
+    parser.add_argument("--evaluate", metavar="RECIPE", help="lightning test the result with this recipe")
     args = parser.parse_args()
     torch.manual_seed(0)
     vae = hub.load_folder(args.folder)
@@ -40,7 +45,21 @@ def main() -> None:
         vae.hparams.sampler = args.kind
     out = Path(args.out or args.folder)
     hub.save_folder(vae.eval(), out)
-    print(f"fitted {args.kind} {options} in {time.perf_counter() - start:.1f} s; wrote {out}")
+    seconds = time.perf_counter() - start
+    print(f"fitted {args.kind} {options} in {seconds:.1f} s; wrote {out}")
+    if args.evaluate:
+        folder = Path("runs/ex_post_eval") / out.name
+        command = ["test", "--config", f"configs/{args.evaluate}.yaml", "--weights", str(out),
+                   "--model.ex_post_samplers", json.dumps({args.kind: options}), "--model.sampler", args.kind,
+                   "--model.test_num_samples", "1", "--trainer.logger", "false", "--trainer.enable_progress_bar",
+                   "false", "--data.root", args.root, "--data.download", "false"]
+        cli([*command, "--trainer.default_root_dir", str(folder)])
+        report = json.loads((folder / "test_results.json").read_text())
+        report.update(fit_seconds=round(seconds, 1), sampler=args.kind, options=options, source=args.folder,
+                      command="lightning " + " ".join(command))
+        target = Path("benchmarks/results") / f"ex_post_{args.kind}_{Path(args.folder).name}.json"
+        target.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {target}: {report['metrics']}")
 
 
 if __name__ == "__main__":

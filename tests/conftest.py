@@ -8,11 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("WANDB_MODE", "disabled")  # the W&B test turns it on (offline) for itself
 os.environ.setdefault("ZOO_CACHE_DIR", tempfile.mkdtemp(prefix="zoo-test-cache-"))  # FID's real statistics
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker per core: one thread each, for its subprocesses too
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

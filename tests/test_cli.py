@@ -22,7 +22,8 @@ def data_overrides(recipe: Path, mnist_root, folder_root) -> list[str]:
     """Point the recipe at data made in the test: MNIST-like IDX files, or image folders of the same size."""
     text = recipe.read_text()
     if "zoo.data.MNIST" in text or "zoo.data.FashionMNIST" in text:
-        return ["--data.root", str(mnist_root), "--data.download", "false", "--data.val_size", "56"]
+        subset = ["--data.train_size", "100"] if "train_size" in text else []  # the fake MNIST has 256 images
+        return ["--data.root", str(mnist_root), "--data.download", "false", "--data.val_size", "56", *subset]
     if "zoo.data.StackedMNIST" in text:
         return ["--data.root", str(mnist_root), "--data.download", "false", "--data.num_train", "512",
                 "--data.val_size", "64", "--data.test_size", "64"]

@@ -6,6 +6,7 @@ from torchvision import datasets
 
 from zoo.data import CIFAR10, MNIST, DataNotFoundError, Digits, FashionMNIST, ImageFolder
 from zoo.data.shuffle import ResumableRandomSampler
+from zoo.errors import InputError
 
 
 def batches(datamodule, loader, training: bool):
@@ -32,6 +33,17 @@ def test_validation_split_is_fixed_by_the_seed(mnist_root):
     first, second = MNIST(root=str(mnist_root), val_size=50), MNIST(root=str(mnist_root), val_size=50)
     first.setup("fit"), second.setup("fit")
     assert first.val_set.indices == second.val_set.indices
+
+
+def test_train_size_keeps_a_fixed_subset_of_the_training_split(mnist_root):
+    full, first, second = (MNIST(root=str(mnist_root), val_size=50, train_size=size) for size in (None, 60, 60))
+    for datamodule in (full, first, second):
+        datamodule.setup("fit")
+    assert len(first.train_set) == 60 and first.train_set.indices == second.train_set.indices
+    assert set(first.train_set.indices) <= set(full.train_set.indices)  # never a validation image
+    assert first.val_set.indices == full.val_set.indices
+    with pytest.raises(InputError, match="train_size"):
+        MNIST(root=str(mnist_root), val_size=50, train_size=10**6).setup("fit")
 
 
 def test_dynamic_binarisation_redraws_training_batches_and_fixes_validation(mnist_root):

@@ -1,3 +1,5 @@
+from zoo.callbacks.class_accuracy import AskedClassAccuracy
+from zoo.callbacks.disentanglement import MutualInformationGap
 from zoo.callbacks.images import ImageGrids
 from zoo.callbacks.interrupt import CheckpointOnInterrupt
 from zoo.callbacks.random_state import RandomState
@@ -5,4 +7,5 @@ from zoo.callbacks.sample_quality import SampleQuality
 from zoo.callbacks.stacked_modes import StackedMNISTModes
 from zoo.callbacks.toy import ToyModes
 
-__all__ = ["CheckpointOnInterrupt", "ImageGrids", "RandomState", "SampleQuality", "StackedMNISTModes", "ToyModes"]
+__all__ = ["AskedClassAccuracy", "CheckpointOnInterrupt", "ImageGrids", "MutualInformationGap", "RandomState",
+           "SampleQuality", "StackedMNISTModes", "ToyModes"]

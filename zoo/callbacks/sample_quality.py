@@ -26,6 +26,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Subset
 
+from zoo.callbacks.schedule import TestAndEveryNEpochs
 from zoo.errors import InputError
 from zoo.metrics.extractors import build_extractor
 from zoo.metrics.fid import ImageQuality
@@ -35,7 +36,7 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "zoo")) / "real_statistics"
 
 
-class SampleQuality(L.Callback):
+class SampleQuality(TestAndEveryNEpochs):
     def __init__(
         self,
         every_n_epochs: int = 0,  # 0: only at test time
@@ -63,15 +64,6 @@ class SampleQuality(L.Callback):
         self.real_key: str | None = None
         self.real_request: tuple | None = None  # (data module, split, num_real) the real side was built for
         self.protocol: dict = {}
-
-    # --- when ------------------------------------------------------------------------------------
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if (self.every_n_epochs and not trainer.sanity_checking and trainer.state.fn == "fit"
-                and (trainer.current_epoch + 1) % self.every_n_epochs == 0):
-            self.evaluate(trainer, pl_module, "val")
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.evaluate(trainer, pl_module, "test")
 
     # --- what --------------------------------------------------------------------------------------
     @torch.no_grad()

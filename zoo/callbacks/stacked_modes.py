@@ -10,11 +10,12 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
+from zoo.callbacks.schedule import TestAndEveryNEpochs
 from zoo.metrics.extractors import build_extractor
 from zoo.metrics.stacked_modes import NUM_MODES, classify_channels, kl_floor, mode_statistics
 
 
-class StackedMNISTModes(L.Callback):
+class StackedMNISTModes(TestAndEveryNEpochs):
     def __init__(self, num_samples: int = 26_000, every_n_epochs: int = 0, batch_size: int = 500,
                  weights_path: str | None = None, seed: int = 0):
         super().__init__()
@@ -24,14 +25,6 @@ class StackedMNISTModes(L.Callback):
         self.weights_path, self.seed = weights_path, seed
         self.classifier = None
         self.protocol: dict = {}
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if (self.every_n_epochs and not trainer.sanity_checking and trainer.state.fn == "fit"
-                and (trainer.current_epoch + 1) % self.every_n_epochs == 0):
-            self.evaluate(trainer, pl_module, "val")
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.evaluate(trainer, pl_module, "test")
 
     @torch.no_grad()
     def evaluate(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> dict[str, float]:

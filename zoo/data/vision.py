@@ -50,6 +50,7 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         num_workers: int = 0,
         binarize: Binarize = "none",
         seed: int = 42,
+        train_size: int | None = None,  # keep this many training images (a fixed-seed subset): data-efficiency runs
     ):
         super().__init__()
         if binarize not in ("none", "dynamic", "static"):
@@ -58,9 +59,11 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
             raise InputError(f"{type(self).__name__} does not support binarize={binarize!r}")
         if batch_size < 1 or val_size < 0:
             raise InputError(f"batch_size must be >= 1 and val_size >= 0, got {batch_size}, {val_size}")
+        if train_size is not None and train_size < 1:
+            raise InputError(f"train_size must be >= 1 (or None: every training image), got {train_size}")
         self.root, self.download = str(root), download
         self.val_size, self.batch_size, self.num_workers = val_size, batch_size, num_workers
-        self.binarize, self.seed = binarize, seed
+        self.binarize, self.seed, self.train_size = binarize, seed, train_size
         self.train_set = self.val_set = self.test_set = None
 
     # --- what a subclass provides ----------------------------------------------------------------
@@ -129,7 +132,13 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
         if not 0 <= self.val_size < len(train):
             raise InputError(f"val_size={self.val_size} must be below the {len(train)} training images")
         generator = torch.Generator().manual_seed(self.seed)
-        return random_split(train, [len(train) - self.val_size, self.val_size], generator)
+        kept, val = random_split(train, [len(train) - self.val_size, self.val_size], generator)
+        if self.train_size is not None:
+            if self.train_size > len(kept):
+                raise InputError(f"train_size={self.train_size} exceeds the {len(kept)} training images left "
+                                 f"after val_size={self.val_size}")
+            kept = Subset(train, kept.indices[: self.train_size])  # the split's order is already a fixed shuffle
+        return [kept, val]
 
     def to_tensors(self, data, fixed_binarization: bool) -> TensorDataset:
         images, labels = data if isinstance(data, tuple) else (data.data, data.targets)

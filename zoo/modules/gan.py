@@ -5,7 +5,9 @@ The two players alternate: `n_critic` discriminator steps, then one generator st
 (zoo.losses); WGAN-GP and lazy R1 penalties, an EMA copy of the generator, class conditioning and
 PacGAN packing (Lin et al. 2018: the discriminator judges `pac` samples at once) and a latent code with a
 categorical part (`latent_categories`: z = (c, noise), so that the generator's input space is
-disconnected, as data with separated modes needs; Khayatkhoei et al. 2018) are options.
+disconnected, as data with separated modes needs; Khayatkhoei et al. 2018) are options. So are the auxiliary heads
+on the discriminator (zoo.modules.auxiliary): InfoGAN's Q with its mutual-information term (`info_weight`,
+`info_continuous_weight`; continuous codes `latent_continuous`) and ACGAN's class head (`auxiliary_classifier`).
 
 Lightning's `global_step` counts optimizer steps of both players, so schedules and logs use the
 generator-iteration counter instead, a buffer saved with the weights.
@@ -21,9 +23,12 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from zoo import hub
+from zoo.augment import check_policy, diff_augment
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from zoo.metrics.clustering import ClusteringAccuracy
+from zoo.modules.auxiliary import InfoGANHead, auxiliary_head
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_labels, check_latents
 from zoo.modules.train_logs import TrainLogs
@@ -49,6 +54,12 @@ class GANModule(L.LightningModule):
         ema_decay: float | None = None,
         pac: int = 1,
         latent_categories: int = 0,
+        latent_continuous: int = 0,  # InfoGAN's continuous codes: the last entries of z, ~ Uniform[-1, 1]
+        info_weight: float = 0.0,  # InfoGAN's lambda for the categorical code (paper: 1); > 0 adds Q
+        info_continuous_weight: float = 0.0,  # InfoGAN's lambda for the continuous codes (paper: 0.1 order)
+        info_learn_variance: bool = False,  # Q's Gaussians: learned standard deviations, else sigma = 1
+        auxiliary_classifier: float = 0.0,  # ACGAN's weight on the class cross-entropy; > 0 adds the class head
+        diffaugment: str = "",  # DiffAugment policy for every discriminator input in training: "translation,cutout"
         output_activation: Literal["sigmoid", "identity"] = "sigmoid",
         generator_optimizer: OptimizerCallable = torch.optim.Adam,
         discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
@@ -58,13 +69,21 @@ class GANModule(L.LightningModule):
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
                               ema_decay, pac, output_activation, latent_categories)
+        check_policy(diffaugment)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
+        self.auxiliary = auxiliary_head(self.hparams)  # InfoGAN's Q, ACGAN's class head, or None
         self.automatic_optimization = False
         packed_shape = (pac * image_shape[0], *image_shape[1:])  # pac samples side by side on dim 1
         # a categorical part of the latent code enters the generator as a class label would
         self.generator = build(generator, image_shape, latent_dim, num_classes or latent_categories)
-        self.discriminator = build(discriminator, packed_shape, 1, num_classes)
+        aux_size = self.auxiliary.size if self.auxiliary is not None else 0
+        # ACGAN's discriminator predicts the class instead of being given it
+        self.discriminator = build(discriminator, packed_shape, 1 + aux_size,
+                                   0 if auxiliary_classifier else num_classes)
+        # InfoGAN's score at test time: Q's category of each test image against its label
+        self.cluster_accuracy = ClusteringAccuracy() if isinstance(self.auxiliary, InfoGANHead) and \
+            latent_categories else None
         self.generator_ema = None
         if ema_decay is not None:
             # weights only: its batch-norm statistics are computed for its own weights when it samples
@@ -74,44 +93,88 @@ class GANModule(L.LightningModule):
         self.train_logs = TrainLogs()
         self.register_buffer("generator_iterations", torch.tensor(0))
         self.register_buffer("discriminator_steps", torch.tensor(0))
-        fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0))
+        fixed = self.draw_latents(64, torch.Generator().manual_seed(0))
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
 
     # --- the players -----------------------------------------------------------------------------
+    def draw_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z (n, latent_dim) ~ N(0, I), its last `latent_continuous` entries ~ Uniform[-1, 1] instead."""
+        device = self.device if generator is None else generator.device
+        z = torch.randn(n, self.hparams.latent_dim, device=device, generator=generator)
+        if continuous := self.hparams.latent_continuous:
+            z[:, -continuous:] = 2 * torch.rand(n, continuous, device=device, generator=generator) - 1
+        return z
+
+    def draw_categories(self, n: int) -> torch.Tensor | None:
+        """The categorical code c ~ Uniform{0, ..., K - 1} (n,) of a model with `latent_categories`, else None."""
+        categories = self.hparams.latent_categories
+        return torch.randint(categories, (n,), device=self.device) if categories else None
+
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, ema: bool = False) -> torch.Tensor:
+        """G(z, labels); with `latent_categories`, labels are the categorical code c, drawn when not given."""
         net = self.generator_ema.module if ema and self.generator_ema is not None else self.generator
-        if self.hparams.latent_categories:  # z = (c, noise), c ~ Uniform{0, ..., K - 1}
+        if self.hparams.latent_categories and labels is None:  # z = (c, noise), c ~ Uniform{0, ..., K - 1}
             labels = torch.randint(self.hparams.latent_categories, (len(z),), device=z.device)
         out = net(z, labels)
         return torch.sigmoid(out) if self.hparams.output_activation == "sigmoid" else out
 
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (B / pac,) of the discriminator on x (B, C, ...), `pac` consecutive samples at a time."""
+        """Logits (B / pac,) of the discriminator on x (B, C, ...), `pac` consecutive samples at a time; in training,
+        x DiffAugmented first when the module has a policy."""
+        return self.discriminate_with_aux(x, labels)[0]
+
+    def discriminate_with_aux(self, x: torch.Tensor, labels: torch.Tensor | None = None) \
+            -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The logits (B / pac,) as `discriminate` gives them, and the auxiliary head's outputs (B, head size) on the
+        same pass, None without a head."""
         pac = self.hparams.pac
+        if self.training and self.hparams.get("diffaugment"):
+            x = diff_augment(x, self.hparams.diffaugment)
         if pac > 1:
             if len(x) % pac:
                 raise InputError(f"PacGAN: the batch size ({len(x)}) must be a multiple of pac={pac}")
             x = x.reshape(len(x) // pac, pac * x.shape[1], *x.shape[2:])  # (B / pac, pac * C, ...)
-        return self.discriminator(x, labels).squeeze(-1)
+        if self.auxiliary is None:
+            return self.discriminator(x, labels).squeeze(-1), None
+        out = self.discriminator(x, None if self.hparams.auxiliary_classifier else labels)  # (B, 1 + head size)
+        return out[:, 0], out[:, 1:]
+
+    @torch.no_grad()
+    def predict_code(self, x: torch.Tensor) -> torch.Tensor:
+        """The auxiliary head's category (B,) for images x: InfoGAN's code c (Q's argmax), ACGAN's class."""
+        if self.auxiliary is None or (isinstance(self.auxiliary, InfoGANHead) and not self.auxiliary.categories):
+            raise InputError("predict_code: this GAN has no auxiliary head with categories (InfoGAN, ACGAN)")
+        aux = self.discriminate_with_aux(x)[1]
+        return aux[:, : self.auxiliary.categories if isinstance(self.auxiliary, InfoGANHead) else None].argmax(1)
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | int | None = None, z: torch.Tensor | None = None,
-               ema: bool = True) -> torch.Tensor:
+               ema: bool = True, code: torch.Tensor | int | None = None,
+               continuous: torch.Tensor | None = None) -> torch.Tensor:
         """n samples of G(z), z ~ N(0, I) (or the given z, n rows), from the EMA generator when there is one and
         `ema`, else from the trained generator. `labels`: (n,) or one int, for a class-conditional GAN; given
-        none, it draws balanced ones."""
+        none, it draws balanced ones. With `latent_categories` (InfoGAN): `code`, the categorical code (n,) or one
+        int, drawn at random when not given; with `latent_continuous`: `continuous`, the continuous codes (k,) or
+        (n, k) in [-1, 1], which replace the last k entries of z."""
         hp = self.hparams
         n = check_count(n, "n", "sample")
-        z = torch.randn(n, hp.latent_dim, device=self.device) if z is None else \
-            check_latents(z, hp.latent_dim, "sample", n).to(self.device)
+        z = self.draw_latents(n) if z is None else check_latents(z, hp.latent_dim, "sample", n).to(self.device)
         if labels is None and hp.num_classes:
             labels = balanced_labels(n, hp.num_classes, self.device)
         labels = check_labels(labels, hp.num_classes, (n,), "sample", self.device)
         labels = labels.expand(n) if labels is not None else None
+        if code is not None:
+            if not hp.latent_categories:
+                raise InputError("sample: `code` is the categorical latent code; this GAN has none "
+                                 "(latent_categories=0)")
+            labels = check_labels(code, hp.latent_categories, (n,), "sample (code)", self.device).expand(n)
+        if continuous is not None:
+            z = with_continuous_codes(z, continuous, hp.latent_continuous)
         ema = ema and self.generator_ema is not None
         if ema:
             if self.ema_statistics_stale:
-                self.recompute_ema_statistics()
+                smoke = self._trainer is not None and self._trainer.fast_dev_run  # one pass through the code
+                self.recompute_ema_statistics(batches=1 if smoke else 8)
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
         return self.generate(z, labels, ema=ema)
 
@@ -124,7 +187,7 @@ class GANModule(L.LightningModule):
         categories = self.hparams.num_classes or self.hparams.latent_categories
 
         def batch() -> list[tuple]:
-            z = torch.randn(batch_size, self.hparams.latent_dim, device=self.device, generator=generator)
+            z = self.draw_latents(batch_size, generator)
             labels = torch.randint(categories, (batch_size,), device=self.device, generator=generator) \
                 if categories else None
             return [(z, labels)]  # update_bn calls the model on each batch's first element
@@ -143,11 +206,17 @@ class GANModule(L.LightningModule):
         d_optimizer, g_optimizer = self.optimizers()
         logs = {}
         with self.toggled_optimizer(d_optimizer):
-            z = torch.randn(len(real), hp.latent_dim, device=self.device)
-            fake = self.generate(z, labels).detach()
-            real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
+            z = self.draw_latents(len(real))
+            codes = labels if labels is not None else self.draw_categories(len(real))  # what G is asked for
+            fake = self.generate(z, codes).detach()
+            (real_logits, real_aux), (fake_logits, fake_aux) = (self.discriminate_with_aux(real, labels),
+                                                                self.discriminate_with_aux(fake, labels))
             d_loss = discriminator_loss(real_logits, fake_logits, hp.objective)
             logs["d_loss"] = d_loss.detach()
+            if self.auxiliary is not None:  # InfoGAN's lambda * L_I, ACGAN's class cross-entropies
+                aux_loss, aux_logs = self.auxiliary.discriminator_loss(real_aux, fake_aux, labels, codes, z)
+                d_loss = d_loss + aux_loss
+                logs.update(aux_logs)
             if hp.gradient_penalty > 0:
                 penalty = gradient_penalty(self.discriminate, real, fake, labels)
                 d_loss = d_loss + hp.gradient_penalty * penalty
@@ -173,9 +242,14 @@ class GANModule(L.LightningModule):
         self.train_logs.log_epoch(self)
 
     def generator_step(self, g_optimizer, n: int, labels) -> torch.Tensor:
+        """One generator step; returns its loss (with the auxiliary head's term, when there is one)."""
         with self.toggled_optimizer(g_optimizer):
-            z = torch.randn(n, self.hparams.latent_dim, device=self.device)
-            g_loss = generator_loss(self.discriminate(self.generate(z, labels), labels), self.hparams.objective)
+            z = self.draw_latents(n)
+            codes = labels if labels is not None else self.draw_categories(n)
+            fake_logits, fake_aux = self.discriminate_with_aux(self.generate(z, codes), labels)
+            g_loss = generator_loss(fake_logits, self.hparams.objective)
+            if self.auxiliary is not None:
+                g_loss = g_loss + self.auxiliary.generator_loss(fake_aux, codes, z)
             check_finite(self, {"g_loss": g_loss}, ("g_loss",))
             g_optimizer.zero_grad(set_to_none=True)
             self.manual_backward(g_loss)
@@ -194,10 +268,21 @@ class GANModule(L.LightningModule):
 
     def test_step(self, batch, batch_idx):
         self.log("test/d_loss", self.held_out_d_loss(batch), batch_size=len(batch[0]), sync_dist=True)
+        if self.cluster_accuracy is not None:  # InfoGAN: Q's category of each test image, matched to the labels
+            self.cluster_accuracy.update(self.predict_code(batch[0]), batch[1])
+            self.log("test/cluster_accuracy", self.cluster_accuracy, batch_size=len(batch[0]))
+
+    @property
+    def test_protocol(self) -> dict | None:
+        """What `lightning test`'s report says about the module's own test metrics."""
+        if self.cluster_accuracy is None:
+            return None
+        return {"cluster_accuracy": "InfoGAN's Q argmax category of every test image, clusters matched one-to-one to "
+                                    "the labels by the Hungarian algorithm (scipy linear_sum_assignment)"}
 
     def held_out_d_loss(self, batch) -> torch.Tensor:
         real, labels = self.unpack(batch)
-        z = torch.randn(len(real), self.hparams.latent_dim, device=self.device)
+        z = self.draw_latents(len(real))
         real_logits = self.discriminate(real, labels)
         fake_logits = self.discriminate(self.generate(z, labels), labels)
         return discriminator_loss(real_logits, fake_logits, self.hparams.objective)
@@ -227,6 +312,20 @@ def balanced_labels(n: int, num_classes: int, device=None) -> torch.Tensor:
     rest = torch.randperm(num_classes)[: n % num_classes]
     labels = torch.cat([torch.arange(num_classes).repeat(n // num_classes), rest])
     return labels[torch.randperm(n)].to(device)
+
+
+def with_continuous_codes(z: torch.Tensor, continuous, count: int) -> torch.Tensor:
+    """z (n, latent_dim) with its last `count` entries set to the continuous codes (count,) or (n, count)."""
+    if not count:
+        raise InputError("sample: `continuous` sets InfoGAN's continuous codes; this GAN has none "
+                         "(latent_continuous=0)")
+    continuous = torch.as_tensor(continuous, dtype=z.dtype, device=z.device)
+    if continuous.shape not in ((count,), (len(z), count)):
+        raise InputError(f"sample: continuous codes must have shape ({count},) or ({len(z)}, {count}), "
+                         f"got {tuple(continuous.shape)}")
+    z = z.clone()
+    z[:, -count:] = continuous
+    return z
 
 
 def ema_decay_at(decay: float, t: int) -> float:

@@ -11,6 +11,9 @@ linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, clas
   `top_hidden` units. With the VampPrior on top, p(z2) = (1/K) sum_k q(z2 | z1 = E[z1|u_k]).
 With either, the KL has no closed form: the ELBO uses the Monte Carlo estimate log q(z|x) - log p(z) at
 the sampled z (as the VampPrior paper), and the IWAE bound and IS-NLL use the full log p(z).
+`tc_weights = (alpha, beta, gamma)` makes it beta-TCVAE (Chen et al. 2018): the KL split into index-code mutual
+information, total correlation and dimension-wise KL (zoo.kl_decomposition, minibatch-weighted sampling over a
+training set of `dataset_size` images, read from the data module at fit when 0), weighted by alpha, beta, gamma.
 After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder's latent (zoo.samplers:
 "gmm", "two_stage") that `sample(n, sampler=kind)` draws from; it is saved with the weights.
 """
@@ -40,7 +43,9 @@ from zoo.distributions import (
 )
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
+from zoo.kl_decomposition import kl_decomposition
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.mmd import mmd_squared
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
@@ -77,6 +82,9 @@ class VAEModule(L.LightningModule):
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         free_bits: float = 0.0,
+        mmd_weight: float = 0.0,  # lambda * MMD^2(q(z), p(z)): WAE-MMD with beta=0, InfoVAE with beta > 0 (zoo.mmd)
+        tc_weights: tuple[float, float, float] | None = None,  # beta-TCVAE's (alpha, beta, gamma); paper: (1, 6, 1)
+        dataset_size: int = 0,  # N for beta-TCVAE's estimate of log q(z); 0: the training set's size, read at fit
         objective: Literal["elbo", "iwae"] = "elbo",
         num_samples: int = 1,
         test_num_samples: int = 5000,
@@ -90,7 +98,9 @@ class VAEModule(L.LightningModule):
         super().__init__()
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim)
+                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
+                              mmd_weight)
+        check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
         self.encoder = build(encoder, image_shape, 2 * latent_dim, num_classes)
@@ -308,7 +318,14 @@ class VAEModule(L.LightningModule):
             loss = -logs["iwae_bound"]
         else:
             kl_term = kl_per_dim.mean(0).clamp(min=hp.free_bits).sum() if hp.free_bits > 0 else logs["kl"]
+            if hp.get("tc_weights"):  # beta-TCVAE: the KL's three terms, each weighted
+                terms = kl_decomposition(z, posterior, prior, hp.dataset_size)
+                logs.update(terms._asdict())
+                kl_term = sum(weight * term for weight, term in zip(hp.tc_weights, terms, strict=True))
             loss = -(logs["reconstruction"] - beta * kl_term)
+            if hp.get("mmd_weight"):  # one z per image from the aggregate posterior against as many from p(z)
+                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale)
+                loss = loss + hp.mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
 
@@ -325,6 +342,11 @@ class VAEModule(L.LightningModule):
                 f"the data gives images of shape {tuple(dims)} but the model was built for "
                 f"{tuple(self.hparams.image_shape)}: build the model with image_shape={tuple(dims)}"
             )
+        if self.hparams.get("tc_weights") and not self.hparams.dataset_size:
+            train_set = getattr(datamodule, "train_set", None)
+            if train_set is None:
+                raise InputError("VAEModule: beta-TCVAE needs the training set's size: give dataset_size")
+            self.hparams.dataset_size = len(train_set)  # saved with the weights
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         if batch_idx == 0:
@@ -428,7 +450,8 @@ class VAEModule(L.LightningModule):
 
 
 def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim) -> None:
+                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
+                          mmd_weight) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
@@ -445,8 +468,26 @@ def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_
         (prior == "vamp" and num_classes > 0, "the VampPrior is for unconditional models: use num_classes=0"),
         (free_bits > 0 and (prior != "gaussian" or top_latent_dim > 0),
          "free bits need the closed-form KL per dimension: a gaussian prior and one stochastic layer"),
-        (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0),
-         "the IWAE bound has no KL term: leave beta=1, free_bits=0 and kl_warmup_steps=0"),
+        (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0 or mmd_weight != 0),
+         "the IWAE bound has no KL term: leave beta=1, free_bits=0, kl_warmup_steps=0 and mmd_weight=0"),
+        (mmd_weight < 0, f"mmd_weight must be >= 0, got {mmd_weight}"),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise InputError(f"VAEModule: {message}")
+
+
+def check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim) -> None:
+    if tc_weights is None:
+        return
+    problems = [
+        (len(tc_weights) != 3 or min(tc_weights) < 0, f"tc_weights must be three weights >= 0 (alpha, beta, gamma), "
+                                                       f"got {tc_weights}"),
+        (dataset_size < 0, f"dataset_size must be >= 0 (0: read it from the data at fit), got {dataset_size}"),
+        (beta != 1 or free_bits > 0, "with tc_weights the KL's weights are tc_weights: leave beta=1 and free_bits=0"),
+        (objective != "elbo", "tc_weights weigh the ELBO's KL: use objective='elbo'"),
+        (prior != "gaussian" or top_latent_dim > 0,
+         "tc_weights need a prior that factorises over dimensions: a gaussian prior and one stochastic layer"),
     ]
     for failed, message in problems:
         if failed:

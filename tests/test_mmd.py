@@ -1,0 +1,58 @@
+"""The MMD of WAE-MMD and InfoVAE: the unbiased U-statistic against a direct double sum in numpy, zero mean for
+samples of one distribution, and its place in the VAE's loss by value."""
+
+import numpy as np
+import pytest
+import torch
+
+from tests.linear_gaussian import LinearGaussian
+from zoo.mmd import mmd_squared
+
+
+def numpy_mmd_squared(x: np.ndarray, y: np.ndarray, prior_scale: float) -> float:
+    """Term by term: the inverse multiquadratic kernel summed over the scales 2 d s^2 {0.1, ..., 10}."""
+    base = 2 * x.shape[1] * prior_scale**2
+
+    def k(a, b):
+        return sum(c / (c + np.sum((a - b) ** 2)) for c in base * np.array([0.1, 0.2, 0.5, 1, 2, 5, 10]))
+
+    n, m = len(x), len(y)
+    within_x = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    within_y = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    across = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
+    return within_x + within_y - 2 * across
+
+
+def test_mmd_is_the_u_statistic_of_the_double_sum():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(0.5, 1.0, (7, 3)), rng.normal(0.0, 1.5, (9, 3))
+    got = mmd_squared(torch.from_numpy(x), torch.from_numpy(y), prior_scale=1.5).item()
+    assert got == pytest.approx(numpy_mmd_squared(x, y, 1.5), rel=1e-10)
+
+
+def test_mmd_has_mean_zero_for_one_distribution_and_grows_with_a_shift():
+    generator = torch.Generator().manual_seed(0)
+    draws = [mmd_squared(torch.randn(64, 4, generator=generator, dtype=torch.float64),
+                         torch.randn(64, 4, generator=generator, dtype=torch.float64)) for _ in range(200)]
+    same = torch.stack(draws)
+    assert abs(same.mean()) < 4 * same.std() / len(same) ** 0.5  # unbiased: E[MMD^2] = 0 when p = q
+    shifted = mmd_squared(torch.randn(64, 4, generator=generator, dtype=torch.float64) + 1.0,
+                          torch.randn(64, 4, generator=generator, dtype=torch.float64))
+    assert shifted > same.mean() + 6 * same.std()
+
+
+def test_the_loss_adds_lambda_times_the_mmd_of_posterior_samples_against_prior_samples():
+    model, lam, beta = LinearGaussian.make(s=1.5), 7.0, 0.5
+    x = torch.from_numpy(model.sample(6))
+    vae = model.vae(np.array([0.3, -0.5]), 2.0, beta=beta, mmd_weight=lam)
+    torch.manual_seed(3)
+    loss, logs, _, _ = vae.step((x, None))
+    plain = -(logs["reconstruction"] - beta * logs["kl"])
+
+    torch.manual_seed(3)  # replay the draws: z ~ q(z|x) for the batch, then as many z ~ p(z) = N(0, s^2 I)
+    posterior = vae.encode(x)
+    z = posterior.mean + posterior.stddev * torch.randn(6, 2, dtype=torch.float64)
+    from_prior = torch.normal(torch.zeros(6, 2, dtype=torch.float64), torch.full((6, 2), 1.5, dtype=torch.float64))
+    expected = numpy_mmd_squared(z.detach().numpy(), from_prior.numpy(), 1.5)
+    assert logs["mmd"].item() == pytest.approx(expected, rel=1e-9)
+    assert loss.item() == pytest.approx(plain.item() + lam * expected, rel=1e-9)
