@@ -38,8 +38,11 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      "tanh architecture) with the VampPrior (K = 500) on the top layer, 5-sample IWAE bound, dynamically binarised "
      "MNIST", "runs/zoo/hvae_vamp.mnist",
      HOUR.format("vae/hvae_vamp_mnist") + " --model.compile true --trainer.max_time 00:00:55:00", 1000),
-    ("infovae.mnist", "vae/infovae_mnist", "InfoVAE (Zhao et al. 2019), the MMD-VAE: the MLP VAE of vae_mlp.mnist "
-     "with 999 MMD^2(q(z), p(z)) (alpha = 0, lambda = 1000), dynamically binarised MNIST", "runs/zoo/infovae.mnist",
+    ("infovae.mnist", "vae/infovae_mnist",
+     "Worse than the plain VAE it extends (IS-NLL 119.5 against 87.9, FID 241 against 62): lambda = 1000 was "
+     "meant for a one-scale kernel and is far too strong on this seven-scale one. InfoVAE (Zhao et al. 2019), the "
+     "MMD-VAE: the MLP VAE of vae_mlp.mnist with 999 MMD^2(q(z), p(z)) (alpha = 0, lambda = 1000), dynamically "
+     "binarised MNIST", "runs/zoo/infovae.mnist",
      HOUR.format("vae/infovae_mnist"), 1000),
     ("wae_mmd.mnist", "vae/wae_mmd_mnist", "WAE-MMD (Tolstikhin et al. 2018): conv auto-encoder, latent 8, "
      "inverse-multiquadratic MMD to N(0, I) with the paper's weight, no KL, grey-level MNIST",
@@ -108,6 +111,7 @@ BUDGET = {  # training budget of the shipped weights; entries not named here had
     "dcgan_diffaugment.mnist10": "50 epochs (4,700 generator iterations), 1 CPU thread, 22 min wall (12.5 CPU min)",
     "vqvae.mnist": "40 min wall (15.5 CPU min), 1 CPU thread: 8 auto-encoder epochs, 3 of the prior's 8",
     "infogan.mnist": "40 min wall (15.5 CPU min), 1 CPU thread: 8 of 10 epochs (7,000 generator iterations)",
+    "acgan.mnist": "37 min wall (19 CPU min), 1 CPU thread: 10 epochs (8,600 generator iterations)",
     "dcgan.mnist": "60 min, 1 CPU thread",
     "vae_conv_gaussian.mnist": "40 min, 1 CPU thread",
     "hvae_vamp.mnist": "55 min, 1 CPU thread",
