@@ -10,28 +10,18 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from zoo.callbacks.schedule import TestAndEveryNEpochs
-from zoo.metrics.extractors import build_extractor
+from zoo.callbacks.classified_samples import ClassifiedSamples
 from zoo.metrics.stacked_modes import NUM_MODES, classify_channels, kl_floor, mode_statistics
 
 
-class StackedMNISTModes(TestAndEveryNEpochs):
+class StackedMNISTModes(ClassifiedSamples):
     def __init__(self, num_samples: int = 26_000, every_n_epochs: int = 0, batch_size: int = 500,
                  weights_path: str | None = None, seed: int = 0):
-        super().__init__()
-        if num_samples < 1 or every_n_epochs < 0 or batch_size < 1:
-            raise ValueError("StackedMNISTModes: num_samples >= 1, every_n_epochs >= 0 and batch_size >= 1")
-        self.num_samples, self.every_n_epochs, self.batch_size = num_samples, every_n_epochs, batch_size
-        self.weights_path, self.seed = weights_path, seed
-        self.classifier = None
-        self.protocol: dict = {}
+        super().__init__(num_samples, every_n_epochs, batch_size, weights_path, seed)
 
     @torch.no_grad()
     def evaluate(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> dict[str, float]:
-        if self.classifier is None:
-            self.classifier = build_extractor("digit_classifier", self.weights_path)
-        self.classifier.to(module.device)
-        num_samples = min(self.num_samples, 64) if trainer.fast_dev_run else self.num_samples
+        num_samples = self.prepare(trainer, module)
         has_ema = getattr(module, "generator_ema", None) is not None
         results = {}
         for suffix, options in [("", {"ema": True}), ("_live", {"ema": False})] if has_ema else [("", {})]:
