@@ -175,8 +175,8 @@ def picture(name: str, recipe: str) -> None:
 def card(name, recipe, description, command, report, sha256) -> str:
     lines = [f"# {name}", "", description + ".", ""]
     if recipe:
-        trained_on = TRAINED_ON["mnist10" if name.endswith(".mnist10") else kind_of(recipe) if kind_of(recipe) in
-                                TRAINED_ON else "mnist"]
+        kind = "mnist10" if name.endswith(".mnist10") else kind_of(recipe)
+        trained_on = TRAINED_ON.get(kind, TRAINED_ON["mnist"])
         lines += [f"- Recipe: `configs/{recipe}.yaml`; load with `zoo.load_pretrained(\"{name}\")`.",
                   f"- Trained on {trained_on} (CPU): `{command}`",
                   f"- Evaluated from these weights: `{report['command']}`", "", "| test metric | value |", "|---|---|"]
