@@ -56,16 +56,27 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      "runs/zoo/beta_vae.mnist", SCRIPT, 1000),
     ("cvae_mlp.mnist", "vae/cvae_mnist", "conditional VAE (Sohn et al.): the digit label enters encoder and "
      "decoder", "runs/zoo/cvae_mlp.mnist", SCRIPT, 1000),
+    ("beta_tcvae.sprites", "vae/beta_tcvae_sprites", "beta-TCVAE (Chen et al. 2018): the KL split into index-code "
+     "MI, total correlation and dimension-wise KL, weighted 1, 6, 1 by minibatch-weighted sampling; DCGAN-style conv "
+     "encoder and decoder (base 8), latent 10, Bernoulli, on the zoo's Sprites (dSprites-like, rendered from five "
+     "factors: not dSprites itself)", "runs/zoo/beta_tcvae.sprites",
+     "OMP_NUM_THREADS=1 lightning fit --config configs/vae/beta_tcvae_sprites.yaml --seed_everything 0", 20),
+    ("vae.sprites", "vae/vae_sprites", "VAE, the plain twin of beta_tcvae.sprites: the same networks, latent 10, "
+     "Bernoulli and schedule, beta = 1, on the zoo's Sprites (dSprites-like, not dSprites itself)",
+     "runs/zoo/vae.sprites", "OMP_NUM_THREADS=1 lightning fit --config configs/vae/vae_sprites.yaml "
+     "--seed_everything 0", 20),
     ("gan_mlp.mnist", "gan/gan_mlp_mnist", "the original GAN (Goodfellow et al.): MLP players, non-saturating "
      "generator loss", "runs/zoo/gan_mlp.mnist", SCRIPT, None),
     ("dcgan.mnist", "gan/dcgan_mnist", "DCGAN (Radford et al.), 32 base channels, with an EMA generator",
      "runs/zoo/dcgan.mnist", HOUR.format("gan/dcgan_mnist"), None),
+    ("lsgan.mnist", "gan/lsgan_mnist", "least-squares GAN (Mao et al. 2017), DCGAN players with 64 base channels, "
+     "EMA generator", "runs/zoo/lsgan.mnist", HOUR.format("gan/lsgan_mnist"), None),
     ("wgan_gp.mnist", "gan/wgan_gp_mnist", "WGAN-GP (Gulrajani et al.): Wasserstein critic, gradient penalty 10, "
-     "5 critic steps", "runs/zoo/wgan_gp.mnist", SCRIPT, None),
-    ("hinge_sn.mnist", "gan/hinge_sn_mnist", "hinge loss with a spectrally normalised discriminator (Miyato et al.)",
-     "runs/zoo/hinge_sn.mnist", SCRIPT, None),
-    ("cgan.mnist", "gan/cgan_mnist", "class-conditional GAN with a projection discriminator",
-     "runs/zoo/cgan.mnist", SCRIPT, None),
+     "5 critic steps, EMA generator", "runs/zoo/wgan_gp.mnist", HOUR.format("gan/wgan_gp_mnist"), None),
+    ("hinge_sn.mnist", "gan/hinge_sn_mnist", "hinge loss with a spectrally normalised discriminator (Miyato et al.), "
+     "EMA generator", "runs/zoo/hinge_sn.mnist", HOUR.format("gan/hinge_sn_mnist"), None),
+    ("cgan.mnist", "gan/cgan_mnist", "class-conditional GAN with a projection discriminator, EMA generator",
+     "runs/zoo/cgan.mnist", HOUR.format("gan/cgan_mnist"), None),
     ("dcgan.mnist10", "gan/dcgan_mnist10", "DCGAN (32 base channels, EMA generator) on 10 % of MNIST (6,000 "
      "images): the plain twin of dcgan_diffaugment.mnist10", "runs/zoo/dcgan.mnist10",
      HOUR.format("gan/dcgan_mnist10"), None),
@@ -98,9 +109,11 @@ PAPER = {  # the paper's figure on the same protocol, beside each entry in the R
     "wae_mmd.mnist": "none comparable: the paper gives MNIST samples and an Inception FID on CelebA only",
     "dcgan.mnist10": "BigGAN on 10 % of CIFAR-10: Inception FID 39.78 (Zhao et al. 2020)",
     "dcgan_diffaugment.mnist10": "BigGAN + DiffAugment on 10 % of CIFAR-10: Inception FID 22.40 (Zhao et al. 2020)",
+    "beta_tcvae.sprites": "MIG about 0.22 on dSprites (Chen et al. 2018, beta-TCVAE); this renderer is not dSprites",
+    "vae.sprites": "MIG about 0.05 on dSprites (Chen et al. 2018, VAE); this renderer is not dSprites",
     "dcgan.stacked_mnist": "1000 modes, KL 0.06 (Lin et al. 2018, PacDCGAN2); DCGAN 99 / 3.40",
     **{name: "none comparable: digit-classifier FID, not Inception's (MNIST train vs test: 2.95)"
-       for name in ("gan_mlp.mnist", "dcgan.mnist", "wgan_gp.mnist", "hinge_sn.mnist", "cgan.mnist")},
+       for name in ("gan_mlp.mnist", "dcgan.mnist", "lsgan.mnist", "wgan_gp.mnist", "hinge_sn.mnist", "cgan.mnist")},
 }
 BUDGET = {  # training budget of the shipped weights; entries not named here had 7 one-thread CPU minutes
     "vae_mlp.mnist": "51 min, 1 CPU thread, 180 epochs",
@@ -126,16 +139,20 @@ SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_scor
                        "test/cluster_accuracy", "test/class_accuracy"],
          "vqvae": ["test/fid", "test/inception_score_mean", "test/psnr", "test/perplexity", "test/codes_used"],
          "toy": ["test/modes", "test/high_quality", "test/reverse_kl"],
-         "stacked": ["test/modes", "test/kl", "test/modes_live", "test/kl_live"]}
+         "stacked": ["test/modes", "test/kl", "test/modes_live", "test/kl_live"],
+         "sprites": ["test/mig", "test/elbo"]}
 LIVE = ("`*_live`: the trained generator's samples from the same noise; the other sample metrics are the EMA "
         "generator's, which `sample()` draws from.")
-TRAINED_ON = {"toy": "the 2-D toy data", "stacked": "the 128,000 Stacked-MNIST stacks of the MNIST training digits",
+TRAINED_ON = {"toy": "the 2-D toy data", "sprites": "the zoo's 722,280 training sprites (rendered, no download)",
+              "stacked": "the 128,000 Stacked-MNIST stacks of the MNIST training digits",
               "mnist": "the 60,000 MNIST training images", "mnist10": "6,000 MNIST training images (train_size)"}
 
 
 def kind_of(recipe: str) -> str:
-    return "toy" if "toy" in recipe else "stacked" if "stacked" in recipe else "vqvae" if "vqvae" in recipe else \
-        "VAEModule" if recipe.startswith("vae") else "GANModule"
+    for kind in ("toy", "stacked", "sprites", "vqvae"):
+        if kind in recipe:
+            return kind
+    return "VAEModule" if recipe.startswith("vae") else "GANModule"
 
 
 def last_checkpoint(run: str) -> Path:
@@ -151,7 +168,7 @@ def evaluate(name: str, recipe: str, root: str, k: int | None) -> dict:
     args = ["test", "--config", f"configs/{recipe}.yaml", "--weights", f"checkpoints/{name}",
             "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
             "--trainer.default_root_dir", str(folder)]
-    if "toy" not in recipe:
+    if "toy" not in recipe and "sprites" not in recipe:  # data that is generated, not read
         args += ["--data.root", root, "--data.download", "false"]
     if k is not None:
         args += ["--model.test_num_samples", str(k), "--model.compile_test", "true"]

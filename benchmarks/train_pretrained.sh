@@ -29,6 +29,7 @@ printf '%s\n' \
   "infogan.mnist gan/infogan_mnist 40" "acgan.mnist gan/acgan_mnist 40" \
   "beta_tcvae.sprites vae/beta_tcvae_sprites 45" "vae.sprites vae/vae_sprites 45" \
   "beta_vae.mnist vae/beta_vae_mnist 7" "cvae_mlp.mnist vae/cvae_mnist 7" \
-  "gan_mlp.mnist gan/gan_mlp_mnist 7" "wgan_gp.mnist gan/wgan_gp_mnist 7" \
-  "hinge_sn.mnist gan/hinge_sn_mnist 7" "cgan.mnist gan/cgan_mnist 7" \
+  "lsgan.mnist gan/lsgan_mnist 60" "wgan_gp.mnist gan/wgan_gp_mnist 60" \
+  "hinge_sn.mnist gan/hinge_sn_mnist 60" "cgan.mnist gan/cgan_mnist 60" \
+  "gan_mlp.mnist gan/gan_mlp_mnist 7" \
   | xargs -P 2 -L 1 bash -c 'train "$@"' _
