@@ -23,6 +23,18 @@ from zoo.cli import main as cli
 from zoo.data import MNIST
 
 
+def fit_into(folder, kind: str, options: dict, root: str, out=None, default: bool = False) -> None:
+    """Fit the ex-post sampler `kind` to the weights folder's VAE (seed 0) and write the VAE with it to `out`."""
+    torch.manual_seed(0)
+    vae = hub.load_folder(folder)
+    bernoulli = "Bernoulli" in str(vae.hparams.likelihood)
+    data = MNIST(root=root, download=False, binarize="dynamic" if bernoulli else "none", batch_size=1000)
+    vae.fit_sampler(data, kind, **options)
+    if default:
+        vae.hparams.sampler = kind
+    hub.save_folder(vae.eval(), out or folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder")
@@ -34,17 +46,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000, help="two_stage: training steps of the second VAE")
     parser.add_argument("--evaluate", metavar="RECIPE", help="lightning test the result with this recipe")
     args = parser.parse_args()
-    torch.manual_seed(0)
-    vae = hub.load_folder(args.folder)
-    bernoulli = "Bernoulli" in str(vae.hparams.likelihood)
-    data = MNIST(root=args.root, download=False, binarize="dynamic" if bernoulli else "none", batch_size=1000)
     options = {"num_components": args.components} if args.kind == "gmm" else {"steps": args.steps}
-    start = time.perf_counter()
-    vae.fit_sampler(data, args.kind, **options)
-    if args.default:
-        vae.hparams.sampler = args.kind
     out = Path(args.out or args.folder)
-    hub.save_folder(vae.eval(), out)
+    start = time.perf_counter()
+    fit_into(args.folder, args.kind, options, args.root, out, args.default)
     seconds = time.perf_counter() - start
     print(f"fitted {args.kind} {options} in {seconds:.1f} s; wrote {out}")
     if args.evaluate:
