@@ -242,6 +242,14 @@ class VAEModule(L.LightningModule):
         self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), kind: options}
         return fitted
 
+    def adopt_samplers(self, ex_post_samplers: dict[str, dict]) -> None:
+        """Build, unfitted, the ex-post samplers (kind -> options) that weights about to be loaded carry, so that
+        a recipe's module takes an entry's weights with its fitted samplers (`lightning test --weights`)."""
+        for kind, options in ex_post_samplers.items():
+            if kind not in self.samplers:
+                self.samplers[kind] = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
+        self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), **ex_post_samplers}
+
     @torch.no_grad()
     def aggregate_posterior(self, data) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and standard deviations of q(z1|x) over `data`'s training images: (N, L) each. A DataModule's
