@@ -31,5 +31,5 @@ printf '%s\n' \
   "beta_vae.mnist vae/beta_vae_mnist 7" "cvae_mlp.mnist vae/cvae_mnist 7" \
   "lsgan.mnist gan/lsgan_mnist 60" "wgan_gp.mnist gan/wgan_gp_mnist 60" \
   "hinge_sn.mnist gan/hinge_sn_mnist 60" "cgan.mnist gan/cgan_mnist 60" \
-  "gan_mlp.mnist gan/gan_mlp_mnist 7" \
+  "gan_mlp.mnist gan/gan_mlp_mnist 19 --trainer.max_epochs 200" \
   | xargs -P 2 -L 1 bash -c 'train "$@"' _
