@@ -2,6 +2,7 @@
 
 import struct
 
+import wandb
 from wandb.proto import wandb_internal_pb2
 
 from tests.conftest import REPO
@@ -41,6 +42,7 @@ def test_fit_without_api_key_logs_offline_config_metrics_and_images(tmp_path, mo
                 str(tmp_path), "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3",
                 "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1"])
     fit.trainer.loggers[-1].experiment.finish()
+    wandb.teardown()  # as at a script's exit: the service process closes the run's file before it stops
     assert any("logged offline" in r.message and "wandb sync" in r.message for r in caplog.records)
     runs = list((tmp_path / "lightning_logs" / "version_0" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
