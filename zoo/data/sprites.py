@@ -19,12 +19,10 @@ a fixed-seed permutation of all of them (test first, then validation, then train
 
 import math
 
-import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from zoo.data.shuffle import ResumableShuffle
-from zoo.data.vision import whole_batch
+from zoo.data.splits import SplitDataModule
 from zoo.errors import InputError
 
 IMAGE_SIZE = 64
@@ -107,7 +105,7 @@ class SpriteImages(Dataset):
         return images[0], factors[0]
 
 
-class Sprites(ResumableShuffle, L.LightningDataModule):
+class Sprites(SplitDataModule):
     """dSprites-like sprites rendered by the zoo (see the module docstring; not dSprites itself)."""
 
     dims = (1, IMAGE_SIZE, IMAGE_SIZE)
@@ -137,21 +135,3 @@ class Sprites(ResumableShuffle, L.LightningDataModule):
         train_end = None if self.num_train is None else val_end + self.num_train
         self.test_set, self.val_set = SpriteImages(order[:test_end]), SpriteImages(order[test_end:val_end])
         self.train_set = SpriteImages(order[val_end:train_end])
-
-    def loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        return DataLoader(dataset, batch_size=self.batch_size, num_workers=self.num_workers,
-                          sampler=self.training_sampler(dataset) if shuffle else None,
-                          persistent_workers=self.num_workers > 0, collate_fn=whole_batch,
-                          generator=self.shuffle_generator if shuffle else None)
-
-    def train_dataloader(self):
-        return self.loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self):
-        return self.loader(self.val_set, shuffle=False)
-
-    def test_dataloader(self):
-        return self.loader(self.test_set, shuffle=False)
-
-    def predict_dataloader(self):
-        return self.test_dataloader()

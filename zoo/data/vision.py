@@ -11,13 +11,12 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import lightning as L
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_split
+from torch.utils.data import Dataset, Subset, TensorDataset, random_split
 from torchvision import datasets, transforms
 
-from zoo.data.shuffle import ResumableShuffle
+from zoo.data.splits import SplitDataModule
 from zoo.errors import DataNotFoundError, InputError
 
 Binarize = Literal["none", "dynamic", "static"]
@@ -31,12 +30,7 @@ class InMemoryImages(TensorDataset):
         return self.tensors[0][index], self.tensors[1][index]
 
 
-def whole_batch(batch):
-    """collate_fn for InMemoryImages: the batch is already gathered."""
-    return batch
-
-
-class VisionDataModule(ResumableShuffle, L.LightningDataModule):
+class VisionDataModule(SplitDataModule):
     dims: tuple[int, int, int]
     num_classes: int = 10
     in_memory: bool = True  # splits are (uint8 images, labels) tensors
@@ -160,24 +154,9 @@ class VisionDataModule(ResumableShuffle, L.LightningDataModule):
             x = torch.bernoulli(x)
         return x, labels
 
-    def loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        return DataLoader(dataset, batch_size=self.batch_size, num_workers=self.num_workers,
-                          sampler=self.training_sampler(dataset) if shuffle else None,
-                          persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
-                          collate_fn=whole_batch if self.in_memory else None,
-                          generator=self.shuffle_generator if shuffle else None)
-
-    def train_dataloader(self):
-        return self.loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self):
-        return self.loader(self.val_set, shuffle=False)
-
-    def test_dataloader(self):
-        return self.loader(self.test_set, shuffle=False)
-
-    def predict_dataloader(self):
-        return self.test_dataloader()
+    @property
+    def gathers_batches(self) -> bool:
+        return self.in_memory
 
 
 def torchvision_raw_files(root: str, dataset_cls) -> list[str]:
