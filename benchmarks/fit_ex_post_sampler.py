@@ -62,7 +62,9 @@ def main() -> None:
         report = json.loads((folder / "test_results.json").read_text())
         report.update(fit_seconds=round(seconds, 1), sampler=args.kind, options=options, source=args.folder,
                       command="lightning " + " ".join(command))
-        target = Path("benchmarks/results") / f"ex_post_{args.kind}_{Path(args.folder).name}.json"
+        default = {"gmm": {"num_components": 10}, "two_stage": {"steps": 10_000}}[args.kind]
+        tag = "".join(f"_{key}{value}" for key, value in options.items() if default[key] != value)
+        target = Path("benchmarks/results") / f"ex_post_{args.kind}{tag}_{Path(args.folder).name}.json"
         target.write_text(json.dumps(report, indent=1) + "\n")
         print(f"wrote {target}: {report['metrics']}")
 
