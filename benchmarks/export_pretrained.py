@@ -211,6 +211,15 @@ def folder_sha256(folder: Path) -> dict:
     return {f: hub.sha256_of(folder / f) for f in (hub.WEIGHTS, hub.CONFIG)}
 
 
+def sha256_list(sha256: dict) -> list[str]:
+    return [f"- `{file}`: `{digest}`" for file, digest in sha256.items()]
+
+
+def pinned(row: dict, sha256: dict) -> dict:
+    """A registry row's Hub repo and revision, kept while its files are the same (that commit holds them)."""
+    return {key: row[key] for key in ("repo_id", "revision") if row.get("sha256") == sha256 and row.get(key)}
+
+
 def evaluate(name: str, recipe: str, root: str, k: int | None) -> dict:
     folder = REPO / "runs" / "zoo_eval" / name
     shutil.rmtree(folder, ignore_errors=True)
@@ -251,7 +260,7 @@ def card(name, recipe, description, command, report, sha256) -> str:
             lines += ["", LIVE]
         lines += ["", "Protocol:", "", "```json", json.dumps(report["protocols"], indent=1), "```", "",
                   "![samples](samples.png)", ""]
-    lines += ["sha256:", ""] + [f"- `{file}`: `{digest}`" for file, digest in sha256.items()]
+    lines += ["sha256:", "", *sha256_list(sha256)]
     metrics = [key.removeprefix("test/") for key in report["metrics"]]
     return hub_header(recipe.split("/")[0], metrics) + "\n".join(lines) + "\n"  # vae or gan
 
@@ -291,12 +300,11 @@ def describe(entries: list[tuple]) -> None:
         head, title, rest = (folder / hub.CARD).read_text().partition(f"# {name}\n\n")
         after = rest.partition("\n\n")[2].partition("sha256:\n\n")[0]
         (folder / hub.CARD).write_text(f"{head}{title}{description}.\n\n{after}sha256:\n\n" +
-                                       "".join(f"- `{file}`: `{digest}`\n" for file, digest in sha256.items()))
+                                       "".join(line + "\n" for line in sha256_list(sha256)))
         for i, row in enumerate(table):
             if row["name"] == name:
-                same = row["sha256"] == sha256  # a pinned Hub revision holds the old files otherwise
-                table[i] = {**{k: v for k, v in row.items() if same or k not in ("repo_id", "revision")},
-                            "description": description, "sha256": sha256}
+                table[i] = {**{k: v for k, v in row.items() if k not in ("repo_id", "revision")},
+                            "description": description, "sha256": sha256, **pinned(row, sha256)}
     table_path.write_text(json.dumps(table, indent=1) + "\n")
 
 
@@ -331,11 +339,8 @@ def main() -> None:
         picture(name, recipe)
         sha256 = folder_sha256(folder)
         (folder / hub.CARD).write_text(card(name, recipe, description, command, report, sha256))
-        pinned = {key: table.get(name, {}).get(key) for key in ("repo_id", "revision")
-                  if table.get(name, {}).get("sha256") == sha256 and table[name].get(key)}  # same files: same commit
         table[name] = {"name": name, "recipe": f"{recipe}.yaml", "description": described(name, description),
-                       "sha256": sha256,
-                       **pinned}
+                       "sha256": sha256, **pinned(table.get(name, {}), sha256)}
         rows[name] = {"name": name, "recipe": recipe, "k": k, "metrics": report["metrics"],
                       "command": report["command"]}
         print(f"{name}: {report['metrics']}", flush=True)

@@ -35,6 +35,10 @@ def fit_into(folder, kind: str, options: dict, root: str, out=None, default: boo
     hub.save_folder(vae.eval(), out or folder)
 
 
+def sampler_options(kind: str, components: int, steps: int) -> dict:
+    return {"num_components": components} if kind == "gmm" else {"steps": steps}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder")
@@ -46,7 +50,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000, help="two_stage: training steps of the second VAE")
     parser.add_argument("--evaluate", metavar="RECIPE", help="lightning test the result with this recipe")
     args = parser.parse_args()
-    options = {"num_components": args.components} if args.kind == "gmm" else {"steps": args.steps}
+    options = sampler_options(args.kind, args.components, args.steps)
     out = Path(args.out or args.folder)
     start = time.perf_counter()
     fit_into(args.folder, args.kind, options, args.root, out, args.default)
@@ -62,7 +66,7 @@ def main() -> None:
         report = json.loads((folder / "test_results.json").read_text())
         report.update(fit_seconds=round(seconds, 1), sampler=args.kind, options=options, source=args.folder,
                       command="lightning " + " ".join(command))
-        default = {"gmm": {"num_components": 10}, "two_stage": {"steps": 10_000}}[args.kind]
+        default = sampler_options(args.kind, parser.get_default("components"), parser.get_default("steps"))
         tag = "".join(f"_{key}{value}" for key, value in options.items() if default[key] != value)
         target = Path("benchmarks/results") / f"ex_post_{args.kind}{tag}_{Path(args.folder).name}.json"
         target.write_text(json.dumps(report, indent=1) + "\n")
