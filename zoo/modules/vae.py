@@ -45,7 +45,7 @@ from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.kl_decomposition import kl_decomposition
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
-from zoo.mmd import mmd_squared
+from zoo.mmd import Kernel, mmd_squared
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
@@ -83,6 +83,7 @@ class VAEModule(L.LightningModule):
         kl_warmup_steps: int = 0,
         free_bits: float = 0.0,
         mmd_weight: float = 0.0,  # lambda * MMD^2(q(z), p(z)): WAE-MMD with beta=0, InfoVAE with beta > 0 (zoo.mmd)
+        mmd_kernel: Kernel = "imq",  # the MMD's kernel: "imq" (the WAE authors'), "rbf" (the InfoVAE authors')
         tc_weights: tuple[float, float, float] | None = None,  # beta-TCVAE's (alpha, beta, gamma); paper: (1, 6, 1)
         dataset_size: int = 0,  # N for beta-TCVAE's estimate of log q(z); 0: the training set's size, read at fit
         objective: Literal["elbo", "iwae"] = "elbo",
@@ -332,7 +333,7 @@ class VAEModule(L.LightningModule):
                 kl_term = sum(weight * term for weight, term in zip(hp.tc_weights, terms, strict=True))
             loss = -(logs["reconstruction"] - beta * kl_term)
             if hp.get("mmd_weight"):  # one z per image from the aggregate posterior against as many from p(z)
-                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale)
+                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale, hp.get("mmd_kernel", "imq"))
                 loss = loss + hp.mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
