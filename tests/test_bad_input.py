@@ -229,8 +229,9 @@ VAE_CASES = [
      r"reconstruct: the images hold NaN or Inf values \(1568 of them\)"),
 ]
 CONDITIONAL_CASES = [
-    (lambda m: m.sample(4), r"sample: this model is class-conditional \(num_classes=10\): pass labels, integers in "
-                            r"\[0, 10\) of shape \(4\) \(or one int for all\)"),
+    (lambda m: m.reconstruct(torch.rand(4, 1, 28, 28)),
+     r"reconstruct: this model is class-conditional \(num_classes=10\): pass labels, integers in "
+     r"\[0, 10\) of shape \(4\) \(or one int for all\)"),
     (lambda m: m.sample(4, labels=torch.arange(3)), r"expected labels of shape \(4\) \(one per image\), got \(3,\)"),
     (lambda m: m.sample(4, labels=torch.rand(4)), r"labels must be an integer tensor of shape \(4\) \(or one int\), "
                                                   "got torch.float32"),
@@ -248,12 +249,11 @@ def test_the_vae_api_says_what_it_expected(method, call, message):
 def test_labels_are_checked_for_count_dtype_and_range(module):
     model = small_vae(num_classes=10) if module == "vae" else \
         GANModule(partial(MLPDecoder, hidden=[16]), partial(MLPEncoder, hidden=[16]), latent_dim=4, num_classes=10)
-    # a conditional GAN given no labels draws balanced ones (issue 14); the VAE asks for them
+    # a conditional model given no labels draws balanced ones (issues 14 and 24)
     for call, message in CONDITIONAL_CASES if module == "vae" else CONDITIONAL_CASES[1:]:
         with pytest.raises(InputError, match=message):
             call(model)
-    if module == "gan":
-        assert model.sample(4).shape == (4, 1, 28, 28)
+    assert model.sample(4).shape == (4, 1, 28, 28)
     assert model.sample(3, labels=7).shape == (3, 1, 28, 28)  # one int: that class for every sample
     if module == "vae":
         x = torch.rand(2, 1, 28, 28)

@@ -104,8 +104,9 @@ def test_conditional_vae_uses_labels_and_asks_for_them():
     assert torch.isfinite(loss)
     samples = [vae.sample(1, labels=torch.tensor([c]), z=torch.zeros(1, 4)) for c in range(3)]
     assert not torch.allclose(samples[0], samples[1])
+    assert vae.sample(2).shape == (2, 1, 8, 8)  # given no labels, balanced ones (issue 24)
     with pytest.raises(ValueError, match="class-conditional.*pass labels"):
-        vae.sample(2)
+        vae.reconstruct(x)
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
         vae.sample(1, labels=torch.tensor([5]))
 

@@ -86,9 +86,10 @@ class ZooCLI(LightningCLI):
         if found.config is not None:
             own = {"class_path": f"zoo.{type(self.model).__name__}", "init_args": dict(self.model.hparams)}
             check_fits(found.config, own, f"--weights {weights}", found.recipe)
-        samplers = (found.config or {}).get("init_args", {}).get("ex_post_samplers")
-        if samplers and hasattr(self.model, "adopt_samplers"):  # a VAE entry shipped with fitted ex-post samplers
-            self.model.adopt_samplers(samplers)
+        stored = (found.config or {}).get("init_args", {})
+        if stored.get("ex_post_samplers") and hasattr(self.model, "adopt_samplers"):  # fitted ex-post samplers
+            named = any(arg.startswith(("--model.sampler", "--model.init_args.sampler")) for arg in self.given_args)
+            self.model.adopt_samplers(stored["ex_post_samplers"], None if named else stored.get("sampler"))
         hub.load_weights(self.model, found.path)
         self.loaded_weights = found.path
         rank_zero_info(f"loaded zoo weights {found.path}")

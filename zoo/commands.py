@@ -1,5 +1,5 @@
 """The `zoo` command: `zoo list [pattern] [--pretrained]`, `zoo recipes`, `zoo export <ckpt> <folder> [--force]`,
-`zoo push <folder> <repo_id>`.
+`zoo card <name> [--out png]`, `zoo push <folder> <repo_id>`.
 
 A mistake (an unknown name, a file of the wrong kind, a non-empty folder) is one line, `error: <message>`, and
 exit status 2; `--debug` or ZOO_DEBUG=1 shows its traceback.
@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("folder")
     export.add_argument("--force", action="store_true", help="overwrite the files of a folder that is not empty")
     export.add_argument("--results", help="a test_results.json of `lightning test`: its metrics go on the card")
+    card = commands.add_parser("card", help="draw an entry's card picture through load_pretrained(name).sample()")
+    card.add_argument("name")
+    card.add_argument("--out", help="the PNG to write (default: samples.png in the entry's weights folder)")
+    card.add_argument("--seed", type=int, default=0)
     push = commands.add_parser("push", help="upload a weights folder to a Hugging Face Hub model repo")
     push.add_argument("folder")
     push.add_argument("repo_id", help="owner/name, created if missing")
@@ -47,6 +51,10 @@ def main(argv: list[str] | None = None) -> None:
             model_card(weights.parent, args.ckpt, results).save(weights.parent / hub.CARD)
             print(f"wrote {weights.parent}: {hub.WEIGHTS} (sha256 {hub.sha256_of(weights)}), {hub.CONFIG} and "
                   f"{hub.CARD}")
+        elif args.command == "card":
+            from zoo.cards import write_picture
+
+            print(f"wrote {write_picture(args.name, args.out, args.seed)}")
         else:
             revision = push_folder(args.folder, args.repo_id, private=args.private or None, message=args.message)
             print(f"pushed {args.folder} to {args.repo_id} at revision {revision}; pin it in zoo/pretrained.json: "

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import lightning as L
+import torch
 
 from zoo import hub, recipes
 from zoo.download import hub_folder
-from zoo.errors import UnknownEntryError, WeightsNotFoundError
+from zoo.errors import InputError, UnknownEntryError, WeightsNotFoundError
+from zoo.modules.inputs import check_device, check_dtype
 
 REPO_CHECKPOINTS = recipes.CHECKPOINTS
 TABLE = Path(__file__).resolve().parent / "pretrained.json"
@@ -38,6 +40,7 @@ class Entry:
     url: str | None = None  # base URL of the folder's files
     repo_id: str | None = None  # Hugging Face Hub model repo holding the files, e.g. "owner/vae_mlp.mnist"
     revision: str | None = None  # the repo's commit the sha256 values were taken from (a hash, not a branch)
+    looks_shortfall: dict[str, str] | None = None  # criterion -> figure: where sample() fails the looks test
 
     @property
     def pretrained(self) -> bool:
@@ -85,9 +88,17 @@ def weights_folder(name: str, download: bool = True) -> Path:
     return hub.download_folder(url, cache_dir() / name, entry.sha256)
 
 
-def load_pretrained(name: str) -> L.LightningModule:
-    """The entry's module with its published weights (sha256-checked), in eval mode."""
-    return hub.load_folder(weights_folder(name), get(name).sha256)
+def load_pretrained(name: str, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+                    map_location: str | torch.device | None = None) -> L.LightningModule:
+    """The entry's module with its published weights (sha256-checked), in eval mode, on `device` (a torch.device
+    or a string such as "cpu" or "cuda:0"; `map_location` is another name for it, as in torch.load; default: the
+    CPU), in `dtype` (default: the weights' float32). A device this machine lacks is one clear InputError."""
+    if device is not None and map_location is not None and str(device) != str(map_location):
+        raise InputError(f"load_pretrained: device={device!r} and map_location={map_location!r} disagree: give one")
+    device = check_device(device if device is not None else map_location if map_location is not None else "cpu")
+    dtype = None if dtype is None else check_dtype(dtype)
+    entry = get(name)
+    return hub.load_folder(weights_folder(name), entry.sha256).to(device=device, dtype=dtype)
 
 
 def get(name: str) -> Entry:

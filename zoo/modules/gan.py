@@ -16,7 +16,6 @@ generator-iteration counter instead, a buffer saved with the weights.
 from functools import partial
 from typing import Callable, Literal
 
-import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
@@ -24,13 +23,14 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 
 from zoo import hub
 from zoo.augment import check_policy, diff_augment
+from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from zoo.metrics.clustering import ClusteringAccuracy
 from zoo.modules.auxiliary import InfoGANHead, auxiliary_head
 from zoo.modules.guards import check_finite
-from zoo.modules.inputs import check_count, check_labels, check_latents
+from zoo.modules.inputs import balanced_labels, check_count, check_labels, check_latents
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -38,7 +38,7 @@ NetFactory = Callable[[tuple, int, int], nn.Module]
 FACTORIES = ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer", "lr_scheduler")
 
 
-class GANModule(L.LightningModule):
+class GANModule(ZooModule):
     def __init__(
         self,
         generator: NetFactory = MLPDecoder,
@@ -103,7 +103,7 @@ class GANModule(L.LightningModule):
         z = torch.randn(n, self.hparams.latent_dim, device=device, generator=generator)
         if continuous := self.hparams.latent_continuous:
             z[:, -continuous:] = 2 * torch.rand(n, continuous, device=device, generator=generator) - 1
-        return z
+        return z.to(self.dtype)
 
     def draw_categories(self, n: int) -> torch.Tensor | None:
         """The categorical code c ~ Uniform{0, ..., K - 1} (n,) of a model with `latent_categories`, else None."""
@@ -158,7 +158,10 @@ class GANModule(L.LightningModule):
         (n, k) in [-1, 1], which replace the last k entries of z."""
         hp = self.hparams
         n = check_count(n, "n", "sample")
-        z = self.draw_latents(n) if z is None else check_latents(z, hp.latent_dim, "sample", n).to(self.device)
+        if z is None:
+            z = self.draw_latents(n)
+        else:
+            z = check_latents(z, hp.latent_dim, "sample", n).to(self.device, self.dtype)
         if labels is None and hp.num_classes:
             labels = balanced_labels(n, hp.num_classes, self.device)
         labels = check_labels(labels, hp.num_classes, (n,), "sample", self.device)
@@ -305,13 +308,6 @@ class GANModule(L.LightningModule):
             return [d_optimizer, g_optimizer]
         schedulers = [build(hp.lr_scheduler, opt) for opt in (d_optimizer, g_optimizer)]
         return [d_optimizer, g_optimizer], schedulers
-
-
-def balanced_labels(n: int, num_classes: int, device=None) -> torch.Tensor:
-    """n labels in random order, n // num_classes of each class and one more of n % num_classes distinct classes."""
-    rest = torch.randperm(num_classes)[: n % num_classes]
-    labels = torch.cat([torch.arange(num_classes).repeat(n // num_classes), rest])
-    return labels[torch.randperm(n)].to(device)
 
 
 def with_continuous_codes(z: torch.Tensor, continuous, count: int) -> torch.Tensor:

@@ -90,3 +90,37 @@ def check_labels(labels, num_classes: int, batch: tuple, where: str, device=None
         if low < 0 or high >= num_classes:
             raise InputError(f"{where}: labels must lie in [0, {num_classes}), got values in [{int(low)}, {int(high)}]")
     return labels.long().to(device)
+
+
+def balanced_labels(n: int, num_classes: int, device=None) -> torch.Tensor:
+    """n labels in random order, n // num_classes of each class and one more of n % num_classes distinct classes."""
+    rest = torch.randperm(num_classes)[: n % num_classes]
+    labels = torch.cat([torch.arange(num_classes).repeat(n // num_classes), rest])
+    return labels[torch.randperm(n)].to(device)
+
+
+def check_device(device) -> torch.device:
+    """A torch.device, or a string such as "cpu" or "cuda:0", that this machine has."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise InputError(f"device {device!r} is not a device: give a torch.device or a string such as 'cpu' or "
+                         f"'cuda:0' ({str(error).splitlines()[0]})") from error
+    backends = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None)}
+    backend = backends.get(device.type)
+    if backend is not None and not backend.is_available():
+        raise InputError(f"device {str(device)!r} was asked for, but this torch build or machine has no "
+                         f"{device.type.upper()} device: use device='cpu'")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise InputError(f"device {str(device)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def check_dtype(dtype) -> torch.dtype:
+    """A floating torch.dtype, or its name ("float32", "bfloat16", "float16", "float64")."""
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype.removeprefix("torch."), dtype)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise InputError(f"dtype must be a floating torch.dtype or its name (float32, bfloat16, float16, float64), "
+                         f"got {dtype!r}")
+    return dtype

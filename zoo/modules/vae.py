@@ -23,7 +23,6 @@ import warnings
 from collections.abc import Callable
 from typing import Literal
 
-import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
@@ -33,6 +32,7 @@ from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from zoo import hub
+from zoo.base import ZooModule
 from zoo.compile import CompiledOrEager
 from zoo.distributions import (
     BernoulliLikelihood,
@@ -47,7 +47,7 @@ from zoo.kl_decomposition import kl_decomposition
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
 from zoo.mmd import Kernel, mmd_squared
 from zoo.modules.guards import check_finite
-from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
+from zoo.modules.inputs import balanced_labels, check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 from zoo.nets.mlp import mlp
@@ -64,7 +64,7 @@ ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active if Cov_x(E_q
 warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\('val/(active_units|kl_dim/\d+)'")
 
 
-class VAEModule(L.LightningModule):
+class VAEModule(ZooModule):
     def __init__(
         self,
         encoder: NetFactory = MLPEncoder,
@@ -216,7 +216,8 @@ class VAEModule(L.LightningModule):
     def sample(self, n: int, labels: torch.Tensor | int | None = None, z: torch.Tensor | None = None,
                sampler: str | None = None) -> torch.Tensor:
         """Mean images of p(x|z), z ~ p(z) (or the given z, n rows, or z from the ex-post `sampler`, default the
-        `sampler` hyper-parameter): (n, C, H, W). `labels`: (n,) or one int."""
+        `sampler` hyper-parameter: the one the entry's card reports): (n, C, H, W) in [0, 1] (`raw=True`: the
+        unclamped means). `labels`: (n,) or one int; a conditional model given none draws balanced ones."""
         n = check_count(n, "n", "sample")
         sampler = sampler or self.hparams.get("sampler", "prior")
         if z is not None:
@@ -228,6 +229,8 @@ class VAEModule(L.LightningModule):
                 raise InputError(f"no {sampler!r} sampler has been fitted: call fit_sampler(data, {sampler!r}) "
                                  f"first (fitted: {sorted(self.samplers) or 'none'})")
             z = self.samplers[sampler].sample(n)
+        if labels is None and self.hparams.num_classes:
+            labels = balanced_labels(n, self.hparams.num_classes, self.device)
         labels = check_labels(labels, self.hparams.num_classes, (n,), "sample", self.device)
         return self._decode(z.to(self.device), labels).mean
 
@@ -243,13 +246,16 @@ class VAEModule(L.LightningModule):
         self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), kind: options}
         return fitted
 
-    def adopt_samplers(self, ex_post_samplers: dict[str, dict]) -> None:
+    def adopt_samplers(self, ex_post_samplers: dict[str, dict], default: str | None = None) -> None:
         """Build, unfitted, the ex-post samplers (kind -> options) that weights about to be loaded carry, so that
-        a recipe's module takes an entry's weights with its fitted samplers (`lightning test --weights`)."""
+        a recipe's module takes an entry's weights with its fitted samplers (`lightning test --weights`), and
+        make `default` (the entry's own default sampler, when given) the one sample() draws from."""
         for kind, options in ex_post_samplers.items():
             if kind not in self.samplers:
                 self.samplers[kind] = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
         self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), **ex_post_samplers}
+        if default is not None:
+            self.hparams.sampler = default
 
     @torch.no_grad()
     def aggregate_posterior(self, data) -> tuple[torch.Tensor, torch.Tensor]:

@@ -22,7 +22,6 @@ checkpoint holds both optimisers' states and a resumed run continues in the phas
 import math
 from collections.abc import Callable
 
-import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
@@ -32,6 +31,7 @@ from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from zoo import hub
+from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.modules.guards import check_finite
@@ -45,7 +45,7 @@ NetFactory = Callable[[tuple, int], nn.Module]
 FACTORIES = ("encoder", "decoder", "prior", "optimizer", "prior_optimizer", "lr_scheduler", "prior_lr_scheduler")
 
 
-class VQVAEModule(L.LightningModule):
+class VQVAEModule(ZooModule):
     def __init__(
         self,
         encoder: NetFactory = VQEncoder,

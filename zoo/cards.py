@@ -1,0 +1,79 @@
+"""The pictures on the model cards, drawn through the call a user makes: `load_pretrained(name).sample(n)`.
+
+    zoo card vae_mlp.mnist                 # rewrites checkpoints/vae_mlp.mnist/samples.png
+    zoo card vae_mlp.mnist --out grid.png
+
+The seed is fixed, so the same weights give the same picture, byte for byte, on every run (on one machine and
+thread count: float sums may round differently elsewhere). Images are an 8x8 grid of `sample(64)`; a 2-D toy
+entry's picture is a scatter plot of `sample(2000)`.
+"""
+
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid, save_image
+
+from zoo import registry
+from zoo.errors import InputError
+
+SEED = 0
+GRID_SAMPLES, TOY_POINTS = 64, 2000
+
+
+def card_samples(module, n: int, seed: int = SEED) -> torch.Tensor:
+    """`module.sample(n)` drawn with `seed`, the caller's random state left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return module.sample(n).cpu()
+
+
+def sample_grid(module, seed: int = SEED) -> torch.Tensor:
+    """An 8x8 grid (C, H, W) of the module's samples in [0, 1], white between them."""
+    return make_grid(card_samples(module, GRID_SAMPLES, seed), nrow=8, padding=2, pad_value=1.0)
+
+
+def write_picture(name: str, out: str | Path | None = None, seed: int = SEED) -> Path:
+    """Draw the entry's card picture from its published weights into `out` (default: its folder's samples.png)."""
+    out = Path(out) if out is not None else registry.weights_folder(name) / "samples.png"
+    draw_picture(registry.load_pretrained(name), out, name, seed)
+    return out
+
+
+def draw_picture(module, out: Path, title: str, seed: int = SEED) -> None:
+    """A module's card picture: the grid of sample(64), or for 2-D points the scatter of sample(2000)."""
+    if not hasattr(module, "sample"):
+        raise InputError(f"{title} draws no samples (a {type(module).__name__}): it has no card picture")
+    if len(module.hparams.get("image_shape", ())) == 3:
+        save_image(sample_grid(module, seed), out)
+    else:
+        scatter(card_samples(module, TOY_POINTS, seed), out, title)
+
+
+def scatter(points: torch.Tensor, out: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(4, 4), dpi=100)
+    axes.scatter(points[:, 0].float(), points[:, 1].float(), s=2, alpha=0.4)
+    axes.set_aspect("equal")
+    axes.set_title(f"{title}: sample({len(points)})", fontsize=8)
+    figure.savefig(out, metadata={"Software": None})
+    plt.close(figure)
+
+
+def default_sampler(config: dict) -> str:
+    """What `sample(n)` draws from, in words, for a weights folder's config (class_path and init_args)."""
+    kind, args = config["class_path"].rpartition(".")[2], config.get("init_args", {})
+    if kind == "VQVAEModule":
+        return "the learned transformer prior over the code grid"
+    if kind == "GANModule":
+        return "the EMA generator" if args.get("ema_decay") else "the trained generator"
+    sampler = args.get("sampler", "prior")
+    if sampler == "prior":
+        return "the VampPrior" if args.get("prior") == "vamp" else f"the prior N(0, {args.get('prior_scale', 1.0)}^2 I)"
+    options = (args.get("ex_post_samplers") or {}).get(sampler, {})
+    fitted = (f"a {options['num_components']}-component Gaussian mixture" if "num_components" in options
+              else f"the ex-post sampler {sampler!r}")
+    return f"{fitted} fitted to the aggregate posterior (sample(n, sampler=\"prior\"): N(0, I))"
