@@ -6,9 +6,12 @@ The KL is in closed form (torch.distributions). Options: a weight beta on the KL
 linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, class conditioning, and:
 - `prior="vamp"`: the VampPrior (Tomczak & Welling 2018), p(z) = (1/K) sum_k q(z|u_k) at K learned
   pseudo-inputs u_k (images in [0, 1], a hardtanh of free parameters, as the paper);
-- `top_latent_dim > 0`: a second stochastic layer as in Burda et al.'s two-layer models, z = (z1, z2) with
-  q(z1|x) q(z2|z1) and p(z2) p(z1|z2) p(x|z1); p(z1|z2) and q(z2|z1) are diagonal Gaussians from MLPs of
-  `top_hidden` units. With the VampPrior on top, p(z2) = (1/K) sum_k q(z2 | z1 = E[z1|u_k]).
+- `top_latent_dim > 0`: a second stochastic layer z = (z1, z2), with p(z2) p(z1|z2), p(z1|z2) a diagonal
+  Gaussian from an MLP of `top_hidden` units. `hierarchy="bottom_up"` is Burda et al.'s stacked form,
+  q(z1|x) q(z2|z1) and p(x|z1), so the decoder never sees z2; with the VampPrior on top,
+  p(z2) = (1/K) sum_k q(z2 | z1 = E[z1|u_k]). `hierarchy="top_down"` is Tomczak & Welling's HVAE: q(z2|x) (the
+  encoder), q(z1|x, z2) (zoo.nets.mlp.JointEncoder) and p(x|z1, z2) (the decoder takes both), so the top layer
+  reaches the image directly; its VampPrior is p(z2) = (1/K) sum_k q(z2|u_k).
 With either, the KL has no closed form: the ELBO uses the Monte Carlo estimate log q(z|x) - log p(z) at
 the sampled z (as the VampPrior paper), and the IWAE bound and IS-NLL use the full log p(z).
 `tc_weights = (alpha, beta, gamma)` makes it beta-TCVAE (Chen et al. 2018): the KL split into index-code mutual
@@ -50,7 +53,7 @@ from zoo.modules.guards import check_finite
 from zoo.modules.inputs import balanced_labels, check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
-from zoo.nets.mlp import mlp
+from zoo.nets.mlp import JointEncoder, mlp
 from zoo.samplers import build_sampler
 
 # Networks are given as classes (or partials) and built here for the data's shape:
@@ -78,7 +81,8 @@ class VAEModule(ZooModule):
         num_pseudo_inputs: int = 500,  # K, the VampPrior's components (500 in the paper's MNIST models)
         top_latent_dim: int = 0,  # z2's size; 0: one stochastic layer (Burda et al.'s two-layer model: 100, 50)
         top_hidden: list[int] = [100, 100],  # noqa: B006 (read only) the MLPs of q(z2|z1) and p(z1|z2)
-        top_activation: str = "Tanh",  # a torch.nn class name
+        top_activation: str = "Tanh",  # a torch.nn class name, or "Gated" (zoo.nets.mlp.GatedLinear)
+        hierarchy: Literal["bottom_up", "top_down"] = "bottom_up",  # with top_latent_dim: which two-layer form
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         free_bits: float = 0.0,
@@ -102,21 +106,29 @@ class VAEModule(ZooModule):
                               objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
                               mmd_weight)
         check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim)
+        if hierarchy not in ("bottom_up", "top_down"):
+            raise InputError(f"VAEModule: hierarchy must be 'bottom_up' or 'top_down', got {hierarchy!r}")
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
-        self.encoder = build(encoder, image_shape, 2 * latent_dim, num_classes)
-        self.decoder = build(decoder, image_shape, latent_dim, num_classes)
+        top_down = bool(top_latent_dim) and hierarchy == "top_down"
+        encoded = 2 * (top_latent_dim if top_down else latent_dim)  # q(z2|x) top-down, else q(z1|x)
+        decoded_from = latent_dim + (top_latent_dim if top_down else 0)  # p(x|z1, z2) top-down, else p(x|z1)
+        self.encoder = build(encoder, image_shape, encoded, num_classes)
+        self.decoder = build(decoder, image_shape, decoded_from, num_classes)
         self.likelihood = build(likelihood, image_shape)
+        if top_down:  # q(z1|x, z2)
+            self.top_encoder = JointEncoder(image_shape, top_latent_dim, 2 * latent_dim, top_hidden[-1], top_activation)
+        elif top_latent_dim:  # q(z2|z1)
+            self.top_encoder = mlp([latent_dim, *top_hidden, 2 * top_latent_dim], top_activation)
         if top_latent_dim:
-            self.top_encoder = mlp([latent_dim, *top_hidden, 2 * top_latent_dim], top_activation)  # q(z2|z1)
             self.top_decoder = mlp([top_latent_dim, *top_hidden, 2 * latent_dim], top_activation)  # p(z1|z2)
-        if prior == "vamp":  # pseudo-inputs start as uniform noise in the data range
-            self.pseudo_input_params = nn.Parameter(torch.rand(num_pseudo_inputs, *image_shape))
+        if prior == "vamp":  # hardtanh(w) with w ~ N(0.05, 0.01) as Tomczak & Welling's code: dark images, as digits
+            self.pseudo_input_params = nn.Parameter(0.05 + 0.01 * torch.randn(num_pseudo_inputs, *image_shape))
         self.samplers = nn.ModuleDict({kind: build_sampler(kind, latent_dim, **options)
                                        for kind, options in (ex_post_samplers or {}).items()})
         fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * prior_scale
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
-        check_networks(self.encoder, self.decoder, image_shape, latent_dim, num_classes)
+        check_networks(self.encoder, self.decoder, image_shape, encoded, decoded_from, num_classes)
         self.train_logs = TrainLogs()
         self.test_mse = MeanSquaredError()
         self.test_psnr = PeakSignalNoiseRatio(data_range=1.0)
@@ -146,6 +158,11 @@ class VAEModule(ZooModule):
         return F.hardtanh(self.pseudo_input_params, 0.0, 1.0)
 
     @property
+    def top_down(self) -> bool:
+        """Tomczak & Welling's two-layer form: q(z2|x) q(z1|x, z2) and p(x|z1, z2)."""
+        return bool(self.hparams.top_latent_dim) and self.hparams.get("hierarchy", "bottom_up") == "top_down"
+
+    @property
     def kl_is_closed_form(self) -> bool:
         return self.hparams.prior == "gaussian" and not self.hparams.top_latent_dim
 
@@ -167,26 +184,32 @@ class VAEModule(ZooModule):
         return self.hparams.latent_dim + (self.hparams.get("top_latent_dim") or 0)
 
     def accepted_latent_size(self, z) -> int:
-        """z may be (z1, z2) or, since p(x|z) = p(x|z1), z1 alone (latent_dim columns)."""
+        """z may be (z1, z2) or, bottom-up, where p(x|z) = p(x|z1), z1 alone (latent_dim columns)."""
         given = z.shape[-1] if isinstance(z, torch.Tensor) and z.dim() else None
-        return given if given == self.hparams.latent_dim else self.latent_size
+        return given if given == self.hparams.latent_dim and not self.top_down else self.latent_size
 
     def _encode(self, x: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
         """encode, unchecked: for the training step."""
-        q1 = diagonal_gaussian(self.encoder(x, labels))
+        q = diagonal_gaussian(self.encoder(x, labels))  # q(z2|x) top-down, else q(z1|x)
         if not self.hparams.top_latent_dim:
-            return q1
-        return TwoLayerLatent(q1, lambda z1: diagonal_gaussian(self.top_encoder(z1)), root_is_z1=True,
+            return q
+        if self.top_down:
+            return TwoLayerLatent(q, lambda z2: diagonal_gaussian(self.top_encoder(x, z2)), root_is_z1=False,
+                                  z1_dim=self.hparams.latent_dim, z2_dim=self.hparams.top_latent_dim)
+        return TwoLayerLatent(q, lambda z1: diagonal_gaussian(self.top_encoder(z1)), root_is_z1=True,
                               z1_dim=self.hparams.latent_dim, z2_dim=self.hparams.top_latent_dim)
 
     def top_posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Independent:
-        """q of the top stochastic layer: q(z|x), or with two layers q(z2|z1) at z1 = E[z1|x]."""
+        """q of the top stochastic layer: q(z|x); with two layers q(z2|x) top-down, q(z2|z1) at z1 = E[z1|x]
+        bottom-up."""
         q = diagonal_gaussian(self.encoder(x, labels))
-        return diagonal_gaussian(self.top_encoder(q.mean)) if self.hparams.top_latent_dim else q
+        return diagonal_gaussian(self.top_encoder(q.mean)) if self.hparams.top_latent_dim and not self.top_down \
+            else q
 
     def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
         """decode, unchecked: for the training step."""
-        z = z[..., : self.hparams.latent_dim]
+        if not self.top_down:
+            z = z[..., : self.hparams.latent_dim]  # p(x|z1)
         lead = z.shape[:-1]
         if labels is not None:
             labels = labels.expand(lead).reshape(-1)
@@ -239,6 +262,8 @@ class VAEModule(ZooModule):
         (a DataModule, or a loader of (x, labels) batches); it is kept in `self.samplers` and the weights."""
         if self.hparams.num_classes:
             raise ValueError("ex-post samplers are for unconditional VAEs; sample a conditional one with labels")
+        if self.hparams.top_latent_dim:
+            raise InputError("ex-post samplers fit one stochastic layer's aggregate posterior; this VAE has two")
         means, stds = self.aggregate_posterior(data)
         fitted = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
         fitted.fit(means, stds)
@@ -510,19 +535,20 @@ def check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior
 
 
 @torch.no_grad()
-def check_networks(encoder: nn.Module, decoder: nn.Module, image_shape, latent_dim, num_classes) -> None:
+def check_networks(encoder: nn.Module, decoder: nn.Module, image_shape, encoded: int, decoded_from: int,
+                   num_classes) -> None:
     """Run both networks once on zeros so a shape mismatch fails at set-up, not mid-epoch."""
     labels = torch.zeros(2, dtype=torch.long) if num_classes else None
     modes = encoder.training, decoder.training
     encoder.eval(), decoder.eval()  # no batch-norm statistics from the dummy batch
     try:
-        for net, given, want in [(encoder, torch.zeros(2, *image_shape), (2, 2 * latent_dim)),
-                                 (decoder, torch.zeros(2, latent_dim), (2, *image_shape))]:
+        for net, given, want in [(encoder, torch.zeros(2, *image_shape), (2, encoded)),
+                                 (decoder, torch.zeros(2, decoded_from), (2, *image_shape))]:
             try:
                 got = tuple(net(given, labels).shape)
             except RuntimeError as error:
                 raise InputError(f"{type(net).__name__} cannot take input of shape {tuple(given.shape[1:])} "
-                                 f"(images {tuple(image_shape)}, latent_dim {latent_dim}): {error}") from error
+                                 f"(images {tuple(image_shape)}, latent size {decoded_from}): {error}") from error
             if got != want:
                 raise InputError(f"{type(net).__name__} maps {tuple(given.shape)} to {got}; "
                                  f"the VAE needs {want} for images {tuple(image_shape)}")

@@ -9,15 +9,31 @@ from zoo.nets.conditioning import append_one_hot
 from zoo.nets.spectral import apply_spectral_norm
 
 
+class GatedLinear(nn.Module):
+    """h = (W x + b) * sigmoid(V x + c): the gated dense layer of Dauphin et al. 2017, which Tomczak & Welling's
+    VampPrior models use for every hidden layer."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.value, self.gate = nn.Linear(n_in, n_out), nn.Linear(n_in, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.value(x) * torch.sigmoid(self.gate(x))
+
+
+def hidden_layer(n_in: int, n_out: int, activation: str, batch_norm: bool = False) -> list[nn.Module]:
+    """One hidden layer: Linear [+ batch norm] + `torch.nn.<activation>`, or a GatedLinear for "Gated"."""
+    if activation == "Gated":
+        return [GatedLinear(n_in, n_out)] + ([nn.BatchNorm1d(n_out)] if batch_norm else [])
+    return [nn.Linear(n_in, n_out)] + ([nn.BatchNorm1d(n_out)] if batch_norm else []) + [getattr(nn, activation)()]
+
+
 def mlp(sizes: list[int], activation: str, batch_norm: bool = False) -> nn.Sequential:
-    """Linear layers with `torch.nn.<activation>` between them (after batch norm, if asked), none after the last."""
+    """Hidden layers (`hidden_layer`) between sizes[0] and sizes[-1], then a plain Linear to sizes[-1]."""
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(n_out))
-            layers.append(getattr(nn, activation)())
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+        layers += hidden_layer(n_in, n_out, activation, batch_norm)
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
     return nn.Sequential(*layers)
 
 
@@ -61,3 +77,21 @@ class MLPDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(append_one_hot(z, labels, self.num_classes)).view(-1, *self.image_shape)
+
+
+class JointEncoder(nn.Module):
+    """q(z1 | x, z2) of Tomczak & Welling's two-level VAE: x and z2 each through a hidden layer of `hidden` units,
+    concatenated, then one more hidden layer and a Linear to `out_features`. (B, C, H, W) and (..., B, z2_dim) ->
+    (..., B, out_features): the image features are shared by every sample of z2."""
+
+    def __init__(self, image_shape: tuple[int, int, int], z2_dim: int, out_features: int, hidden: int = 300,
+                 activation: str = "Gated"):
+        super().__init__()
+        self.from_x = nn.Sequential(*hidden_layer(math.prod(image_shape), hidden, activation))
+        self.from_z2 = nn.Sequential(*hidden_layer(z2_dim, hidden, activation))
+        self.joint = mlp([2 * hidden, hidden, out_features], activation)
+
+    def forward(self, x: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        hz = self.from_z2(z2)  # (..., B, hidden)
+        hx = self.from_x(x.flatten(1)).expand_as(hz)  # (B, hidden) -> (..., B, hidden)
+        return self.joint(torch.cat([hx, hz], dim=-1))
