@@ -6,10 +6,12 @@ and its prior maps a grid of codes to the logits of each next code (`CodeTransfo
 
 from zoo.nets.code_prior import CodeTransformer
 from zoo.nets.dcgan import ConvDecoder, ConvEncoder
+from zoo.nets.infogan import InfoGANDiscriminator, InfoGANGenerator
 from zoo.nets.mlp import MLPDecoder, MLPEncoder
 from zoo.nets.projection import ProjectionDiscriminator
 from zoo.nets.resnet import ResNetDiscriminator, ResNetGenerator
 from zoo.nets.vqvae import VQDecoder, VQEncoder
 
-__all__ = ["CodeTransformer", "ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder", "ProjectionDiscriminator",
+__all__ = ["CodeTransformer", "ConvDecoder", "ConvEncoder", "InfoGANDiscriminator", "InfoGANGenerator",
+           "MLPDecoder", "MLPEncoder", "ProjectionDiscriminator",
            "ResNetDiscriminator", "ResNetGenerator", "VQDecoder", "VQEncoder"]

@@ -1,0 +1,62 @@
+"""The MNIST networks of InfoGAN (Chen et al. 2016, appendix C.1; openai/InfoGAN, regularized_gan.py), for 28x28.
+
+Generator: FC 1024, BN, ReLU; FC 7x7x128, BN, ReLU; 4x4 up-convolution to 64 channels, BN, ReLU; 4x4
+up-convolution to the image's channels (logits: GANModule's sigmoid makes them images).
+Discriminator: 4x4 convolution to 64 channels, leaky ReLU; 4x4 convolution to 128, BN, leaky ReLU; FC 1024, BN,
+leaky ReLU: the body D and Q share. D's real/fake logit is one linear unit on it; Q has a layer of its own, FC 128,
+BN, leaky ReLU, before its linear outputs. Built by GANModule with 1 + the head's outputs: output 0 is D's logit,
+the rest are Q's.
+"""
+
+import torch
+from torch import nn
+
+from zoo.errors import InputError
+from zoo.nets.conditioning import append_one_hot
+
+
+def check_mnist_size(image_shape: tuple[int, int, int], net: str) -> None:
+    if tuple(image_shape[1:]) != (28, 28):
+        raise InputError(f"{net} is InfoGAN's MNIST network: it takes 28x28 images, the data has {tuple(image_shape)}")
+
+
+class InfoGANGenerator(nn.Module):
+    """(B, latent_dim) [+ the categorical code, one-hot] -> (B, C, 28, 28)."""
+
+    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, num_classes: int = 0):
+        super().__init__()
+        check_mnist_size(image_shape, "InfoGANGenerator")
+        self.num_classes = num_classes
+        self.body = nn.Sequential(
+            nn.Linear(latent_dim + num_classes, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(),
+            nn.Linear(1024, 128 * 7 * 7, bias=False), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
+            nn.Unflatten(1, (128, 7, 7)),
+            nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),  # (B, 64, 14, 14)
+            nn.ConvTranspose2d(64, image_shape[0], 4, 2, 1),  # (B, C, 28, 28)
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.body(append_one_hot(z, labels, self.num_classes))
+
+
+class InfoGANDiscriminator(nn.Module):
+    """(B, C, 28, 28) -> (B, out_features): D's logit, then out_features - 1 outputs of Q's own FC-128 layer."""
+
+    def __init__(self, image_shape: tuple[int, int, int], out_features: int, num_classes: int = 0):
+        super().__init__()
+        check_mnist_size(image_shape, "InfoGANDiscriminator")
+        if num_classes:
+            raise InputError("InfoGANDiscriminator takes no labels: InfoGAN's codes are inferred by Q")
+        self.body = nn.Sequential(
+            nn.Conv2d(image_shape[0], 64, 4, 2, 1), nn.LeakyReLU(0.1),  # (B, 64, 14, 14)
+            nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.1),  # (B, 128, 7, 7)
+            nn.Flatten(), nn.Linear(128 * 7 * 7, 1024, bias=False), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1),
+        )
+        self.real_fake = nn.Linear(1024, 1)
+        self.q = nn.Sequential(nn.Linear(1024, 128, bias=False), nn.BatchNorm1d(128), nn.LeakyReLU(0.1),
+                               nn.Linear(128, out_features - 1)) if out_features > 1 else None
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x)
+        logit = self.real_fake(h)  # (B, 1)
+        return logit if self.q is None else torch.cat([logit, self.q(h)], dim=1)
