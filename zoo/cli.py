@@ -10,6 +10,7 @@ Model and data are chosen in YAML by class_path/init_args; the data's `dims` are
 import inspect
 import json
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ from zoo import hub, recipes
 from zoo.allowlist import leaves
 from zoo.compatibility import check_fits
 from zoo.errors import InputError, UnknownEntryError, WeightsError, debug_requested, one_line_errors
+from zoo.factories import build
 from zoo.loggers import wandb_logger
 from zoo.typos import ZooParser
 
@@ -49,6 +51,8 @@ class ZooCLI(LightningCLI):
                                  "a weights folder or a .safetensors file; `random` tests an untrained model")
 
     def instantiate_trainer(self, **kwargs):
+        if self.subcommand is not None:
+            self.check_before_running()  # before the trainer and its loggers exist
         trainer = super().instantiate_trainer(**kwargs)
         config = self.config[self.subcommand]
         if trainer.loggers and self.subcommand == "fit":
@@ -69,6 +73,20 @@ class ZooCLI(LightningCLI):
         if dims is not None and given and tuple(dims) != given and (named or given != default):
             raise InputError(f"--model.image_shape {list(given)} differs from the data's images {list(dims)}: the "
                              f"model is always built for the data; drop --model.image_shape or change the data")
+
+    def check_before_running(self) -> None:
+        """What would fail once the run has begun (and made its run folder) fails now, in one line: an optimizer
+        argument torch refuses (lr < 0, say), and data that is not on disk when nothing may be downloaded."""
+        for name, factory in self.model.hparams.items():
+            if not name.endswith("optimizer") or factory is None:
+                continue
+            try:
+                build(factory, [torch.nn.Parameter(torch.zeros(1))])
+            except (ValueError, TypeError) as error:
+                raise InputError(f"--model.{name}: {str(error).splitlines()[0]}") from error
+        data = self.datamodule
+        if data is not None and getattr(data, "download", True) is False and hasattr(data, "load_or_explain"):
+            data.setup("fit" if self.subcommand == "fit" else self.subcommand)  # kept: the run's setup reuses it
 
     def load_weights(self) -> None:
         config = self.config[self.subcommand]
@@ -213,6 +231,13 @@ def main(args: list[str] | None = None) -> LightningCLI:
     defaults = [str(TRAINER_DEFAULTS)] if TRAINER_DEFAULTS.is_file() else []
     if not isinstance(args, dict):
         args = [recipes.resolve_argument(arg) for arg in (sys.argv[1:] if args is None else args)]
+        check_arguments(args)
+    with warnings.catch_warnings():  # Lightning's advice against args beside sys.argv: here they are the same ones
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within")
+        return build_cli(defaults, args)
+
+
+def build_cli(defaults: list[str], args) -> LightningCLI:
     return ZooCLI(
         model_class=None,
         datamodule_class=None,
@@ -224,6 +249,21 @@ def main(args: list[str] | None = None) -> LightningCLI:
         save_config_kwargs={"overwrite": True},
         args=args,
     )
+
+
+def check_arguments(args: list[str]) -> None:
+    """Mistakes that jsonargparse would answer with a page of usage: a --config that names no file, and a
+    subcommand without the recipe that says which model and data to use."""
+    for i, arg in enumerate(args):
+        if arg == "--config" and i + 1 < len(args):
+            recipes.check_config_path(args[i + 1])
+        elif arg.startswith("--config="):
+            recipes.check_config_path(arg.partition("=")[2])
+    named = any(arg == "--config" or arg.startswith(("--config=", "--model")) for arg in args)
+    helping = any(arg in ("-h", "--help") or arg.startswith("--print_config") for arg in args)
+    if args and args[0] in SUBCOMMANDS and not named and not helping:
+        raise InputError(f"`lightning {args[0]}` needs a recipe: pass --config <recipe>, e.g. --config "
+                         f"zoo:vae/mlp_digits.yaml (`zoo recipes` lists them)")
 
 
 def console(args: list[str] | None = None) -> None:

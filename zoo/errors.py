@@ -31,6 +31,10 @@ class UntrustedConfigError(WeightsError):
     """A weights file's config names code outside the allow-list (zoo.allowlist)."""
 
 
+class RecipeNotFoundError(ZooError, FileNotFoundError):
+    """A recipe (`--config`) that is not where it was looked for."""
+
+
 class DataNotFoundError(ZooError, FileNotFoundError):
     """A data set that is not where it was looked for."""
 
@@ -50,13 +54,27 @@ def debug_requested(args: list[str]) -> bool:
     return "--debug" in args or os.environ.get("ZOO_DEBUG", "") not in ("", "0")
 
 
+def zoo_error_in(error: BaseException) -> ZooError | None:
+    """The ZooError an exception is, or was raised from: jsonargparse re-raises a class's own error inside its
+    "Does not validate against any of the Union subtypes" ValueError, chained with `from`."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, ZooError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 @contextmanager
 def one_line_errors(debug: bool) -> Iterator[None]:
-    """A ZooError becomes `error: <message>` on stderr and exit status 2; with `debug`, it propagates."""
+    """A ZooError, or an error raised from one, becomes `error: <message>` on stderr and exit status 2; with
+    `debug`, it propagates."""
     try:
         yield
-    except ZooError as error:
-        if debug:
+    except Exception as raised:
+        error = zoo_error_in(raised)
+        if debug or error is None:
             raise
         message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
         sys.stderr.write(f"error: {message} (--debug or ZOO_DEBUG=1 shows where)\n")

@@ -6,8 +6,11 @@ carries the recipes (and the digit classifier FID needs) inside it, as `zoo/conf
 from anywhere: `lightning fit --config zoo:vae/mlp_digits.yaml`, and inside a recipe (`model: zoo:...`).
 """
 
+import difflib
 import re
 from pathlib import Path
+
+from zoo.errors import RecipeNotFoundError
 
 PACKAGE = Path(__file__).resolve().parent
 PREFIX = "zoo:"
@@ -35,8 +38,26 @@ def resolve(value: str) -> str:
         return value
     path = CONFIGS / value[len(PREFIX):]
     if not path.is_file():
-        raise FileNotFoundError(f"no recipe {value!r} in {CONFIGS}; `zoo recipes` lists them: {list_recipes()}")
+        raise RecipeNotFoundError(f"no recipe {value!r}; {nearest(value)}")
     return str(path)
+
+
+def nearest(value: str) -> str:
+    """The shipped recipes most like `value` (a mistyped `zoo:` name or path), for a one-line message."""
+    names = list_recipes()
+    stem = value.removeprefix(PREFIX).split("configs/")[-1]
+    close = difflib.get_close_matches(PREFIX + stem, names, n=3, cutoff=0.5)
+    if not close:
+        close = [name for name in names if Path(stem).name.split("_")[0] in name][:3]
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{hint}`zoo recipes` lists all {len(names)}"
+
+
+def check_config_path(value: str) -> None:
+    """A --config value that names no file: one line with the nearest shipped recipes."""
+    if value.startswith(("{", "[")) or "\n" in value or Path(value).is_file():  # inline YAML or a file
+        return
+    raise RecipeNotFoundError(f"--config {value}: no such file; {nearest(value)}")
 
 
 def resolve_argument(argument: str) -> str:

@@ -33,10 +33,15 @@ def typo_hint(message: str, parser) -> str | None:
     """One line for a mistyped option name: what is wrong and the closest valid name; None for other errors."""
     if bad := NOT_ACCEPTED.search(message):
         option = bad.group(1)
-        for class_path in reversed(CLASS_PATHS.findall(message)):  # the innermost class first
+        classes = list(reversed(CLASS_PATHS.findall(message)))  # the innermost class first
+        for class_path in classes:
             close = difflib.get_close_matches(option, parameters(class_path), n=1)
             if close:
                 return f"{class_path} has no option {option!r}; did you mean {close[0]!r}?"
+        if classes and (options := parameters(classes[0])):
+            nearest = difflib.get_close_matches(option, options, n=3, cutoff=0.0)
+            return (f"{classes[0]} has no option {option!r}; its nearest are {', '.join(map(repr, nearest))} "
+                    f"(`lightning fit --config <recipe> --help` lists them all)")
         return None
     if unknown := UNRECOGNIZED.search(message):
         option = unknown.group(1).partition("=")[0]

@@ -46,7 +46,12 @@ class ImageGrids(L.Callback):
             num_classes = module.hparams.get("num_classes", 0)
             noise = module.fixed_noise[: self.num_samples]
             labels = self.cycle_labels(len(noise), num_classes, noise.device)
-            samples = module.sample(len(noise), labels=labels, z=noise)
+            if getattr(module, "top_down", False):  # z2 ~ p(z2), then z1 ~ p(z1|z2): no fixed z, a fixed seed
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(0)
+                    samples = module.sample(len(noise), labels=labels)
+            else:
+                samples = module.sample(len(noise), labels=labels, z=noise)
             if samples.dim() != 4:  # not images (e.g. 2-D toy data): nothing to draw as a grid
                 return
             yield "samples", samples, 8
