@@ -20,7 +20,6 @@ import yaml
 from jsonargparse import get_loader, set_loader
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
-from safetensors import safe_open
 
 from zoo import hub, recipes
 from zoo.allowlist import leaves
@@ -203,7 +202,7 @@ def resolve_weights(weights: str) -> FoundWeights:
         path = path / hub.WEIGHTS
         config = hub.read_config(path.parent) if (path.parent / hub.CONFIG).is_file() else None
     else:
-        class_path = (safe_open(str(path), "pt").metadata() or {}).get("class_path")
+        class_path = hub.read_safetensors(path, metadata_only=True).get("class_path")
         config = {"class_path": class_path, "init_args": {}} if class_path else None
     sha256 = hub.sha256_of(path)
     recipe = next((entry.recipe for entry in registry.REGISTRY.values() if entry.sha256.get(hub.WEIGHTS) == sha256),

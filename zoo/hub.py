@@ -17,6 +17,7 @@ from urllib.request import urlopen
 import lightning as L
 import torch
 import yaml
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from zoo.allowlist import check_config
@@ -76,8 +77,8 @@ def kind_of(path: str | Path) -> str:
         return "missing"
     with open(path, "rb") as file:
         head = file.read(9)
-    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
-        return "safetensors"  # the header's length (8 bytes, little-endian), then the header's JSON
+    if len(head) == 9 and head[8:9] == b"{":
+        return "safetensors"  # the header's length (8 bytes, little-endian), then its JSON (reading checks the rest)
     if head.startswith((b"PK\x03\x04", b"\x80")):
         return "checkpoint"  # torch.save: a zip archive, or a pickle (protocol 2+) in the legacy format
     return "other"
@@ -175,9 +176,21 @@ def read_config(folder: Path) -> dict:
     return config
 
 
+def read_safetensors(path: str | Path, metadata_only: bool = False):
+    """A safetensors file's tensors (or its metadata), or a WeightsError that says it is truncated or corrupted."""
+    try:
+        if metadata_only:
+            with safe_open(str(path), "pt") as file:
+                return file.metadata() or {}
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{path} is truncated or corrupted and cannot be read ({str(error).splitlines()[0]})")\
+            from error
+
+
 def load_weights(module: torch.nn.Module, path: str | Path) -> None:
     """Load a safetensors file into `module`, every key matched both ways."""
-    state = load_file(str(path))
+    state = read_safetensors(path)
     missing, unexpected = module.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise WeightsError(f"{path} does not fit {type(module).__name__}: missing {sorted(missing)[:5]}, "
