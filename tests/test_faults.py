@@ -127,10 +127,11 @@ def test_a_checkpoint_with_pickled_code_is_not_unpickled(tmp_path):
         VAEModule.load_from_checkpoint(evil)
 
 
-def test_a_conditional_vae_without_labels_says_so():  # a conditional GAN draws balanced labels (test_gan.py)
+def test_a_conditional_vae_without_labels_says_so_where_it_needs_them():  # sample() draws balanced ones (issue 24)
     cvae = VAEModule(MLPEncoder, MLPDecoder, num_classes=10, latent_dim=4)
+    assert cvae.sample(3).shape == (3, 1, 28, 28)
     with pytest.raises(ValueError, match=r"class-conditional \(num_classes=10\): pass labels"):
-        cvae.sample(3)
+        cvae.reconstruct(torch.rand(3, 1, 28, 28))
 
 
 @pytest.mark.parametrize("module, kwargs, message", [
