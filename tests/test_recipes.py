@@ -40,5 +40,5 @@ def test_a_zoo_name_inside_a_yaml_file_is_resolved(tmp_path, monkeypatch, capsys
 
 
 def test_an_unknown_zoo_name_says_where_to_look():
-    with pytest.raises(FileNotFoundError, match="no recipe 'zoo:vae/nothing.yaml'.*`zoo recipes` lists them"):
+    with pytest.raises(FileNotFoundError, match="no recipe 'zoo:vae/nothing.yaml'.*`zoo recipes` lists all"):
         main(["fit", "--config", "zoo:vae/nothing.yaml"])
