@@ -51,7 +51,7 @@ def latents_drawn_by_sample(vae: VAEModule, n: int, sampler: str) -> np.ndarray:
     hook = vae.decoder.register_forward_hook(lambda net, inputs, output: drawn.append(inputs[0]))
     vae.sample(n, sampler=sampler)
     hook.remove()
-    return drawn[0].double().numpy()
+    return torch.cat(drawn).double().numpy()  # sample() decodes in chunks (zoo.base.CHUNK)
 
 
 def test_gmm_sampler_reproduces_a_known_mixture():
