@@ -9,18 +9,20 @@ from tests.linear_gaussian import LinearGaussian
 from zoo.mmd import mmd_squared
 
 
-def numpy_mmd_squared(x: np.ndarray, y: np.ndarray, prior_scale: float) -> float:
-    """Term by term: the inverse multiquadratic kernel summed over the scales 2 d s^2 {0.1, ..., 10}."""
-    base = 2 * x.shape[1] * prior_scale**2
-
-    def k(a, b):
-        return sum(c / (c + np.sum((a - b) ** 2)) for c in base * np.array([0.1, 0.2, 0.5, 1, 2, 5, 10]))
-
+def u_statistic(x: np.ndarray, y: np.ndarray, k) -> float:
+    """MMD^2 term by term: the unbiased U-statistic of the kernel k(a, b)."""
     n, m = len(x), len(y)
     within_x = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
     within_y = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     across = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
     return within_x + within_y - 2 * across
+
+
+def numpy_mmd_squared(x: np.ndarray, y: np.ndarray, prior_scale: float) -> float:
+    """The inverse multiquadratic kernel summed over the scales 2 d s^2 {0.1, ..., 10}."""
+    base = 2 * x.shape[1] * prior_scale**2
+    return u_statistic(x, y, lambda a, b: sum(c / (c + np.sum((a - b) ** 2))
+                                              for c in base * np.array([0.1, 0.2, 0.5, 1, 2, 5, 10])))
 
 
 def test_mmd_is_the_u_statistic_of_the_double_sum():
@@ -62,15 +64,7 @@ def infovae_authors_mmd(x: np.ndarray, y: np.ndarray) -> float:
     """The InfoVAE authors' kernel (ermongroup/InfoVAE, ShengjiaZhao/MMD-Variational-Autoencoder):
     k(a, b) = exp(-mean_d (a_d - b_d)^2 / d), here in the unbiased U-statistic."""
     d = x.shape[1]
-
-    def k(a, b):
-        return np.exp(-np.mean((a - b) ** 2) / d)
-
-    n, m = len(x), len(y)
-    within_x = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
-    within_y = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
-    across = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
-    return within_x + within_y - 2 * across
+    return u_statistic(x, y, lambda a, b: np.exp(-np.mean((a - b) ** 2) / d))
 
 
 def test_the_rbf_kernel_is_the_infovae_authors_kernel():
