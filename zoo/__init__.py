@@ -1,9 +1,23 @@
-"""zoo: a PyTorch Lightning model zoo of variational auto-encoders and generative adversarial networks."""
+"""zoo: a PyTorch Lightning model zoo of variational auto-encoders and generative adversarial networks.
 
-from zoo.modules.gan import GANModule
-from zoo.modules.vae import VAEModule
-from zoo.modules.vqvae import VQVAEModule
-from zoo.registry import list_models, load_pretrained
+The names below are imported on first use (PEP 562), so `zoo --help` and `zoo list` start without torch.
+"""
 
-__all__ = ["GANModule", "VAEModule", "VQVAEModule", "list_models", "load_pretrained"]
+import importlib
+
+LAZY = {"GANModule": "zoo.modules.gan", "VAEModule": "zoo.modules.vae", "VQVAEModule": "zoo.modules.vqvae",
+        "list_models": "zoo.registry", "load_pretrained": "zoo.registry"}
+__all__ = list(LAZY)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name not in LAZY:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *LAZY])

@@ -10,9 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from zoo import hub, recipes, registry
+from zoo import recipes, registry
 from zoo.errors import UnknownEntryError, debug_requested, one_line_errors
-from zoo.publish import model_card, push_folder
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
             for name in recipes.list_recipes():
                 print(f"{name:36s} {recipes.resolve(name)}")
         elif args.command == "export":
+            from zoo import hub  # torch and the Hub client load only for the commands that use them
+            from zoo.publish import model_card
+
             weights = hub.export_checkpoint(args.ckpt, args.folder, force=args.force)
             results = json.loads(Path(args.results).read_text()) if args.results else None
             model_card(weights.parent, args.ckpt, results).save(weights.parent / hub.CARD)
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
 
             print(f"wrote {write_picture(args.name, args.out, args.seed)}")
         else:
+            from zoo.publish import push_folder
+
             revision = push_folder(args.folder, args.repo_id, private=args.private or None, message=args.message)
             print(f"pushed {args.folder} to {args.repo_id} at revision {revision}; pin it in zoo/pretrained.json: "
                   f"\"repo_id\": \"{args.repo_id}\", \"revision\": \"{revision}\"")

@@ -12,20 +12,22 @@ revision (`zoo.download`, into the Hub's cache), else from the entry's URL. Ever
     images = vae.sample(16)
 """
 
+from __future__ import annotations
+
 import difflib
 import fnmatch
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightning as L
-import torch
-
-from zoo import hub, recipes
-from zoo.download import hub_folder
+from zoo import recipes
 from zoo.errors import InputError, UnknownEntryError, WeightsNotFoundError
-from zoo.modules.inputs import check_device, check_dtype
+
+if TYPE_CHECKING:  # listing entries needs no torch: `zoo list` starts in well under a second
+    import lightning as L
+    import torch
 
 REPO_CHECKPOINTS = recipes.CHECKPOINTS
 TABLE = Path(__file__).resolve().parent / "pretrained.json"
@@ -70,6 +72,9 @@ def cache_dir() -> Path:
 
 def weights_folder(name: str, download: bool = True) -> Path:
     """The local folder of an entry's weights, downloaded first if it is nowhere on disk."""
+    from zoo import hub
+    from zoo.download import hub_folder
+
     entry = get(name)
     if not entry.pretrained:
         raise UnknownEntryError(f"{name!r} has no published weights; entries with weights: "
@@ -93,6 +98,9 @@ def load_pretrained(name: str, device: str | torch.device | None = None, dtype: 
     """The entry's module with its published weights (sha256-checked), in eval mode, on `device` (a torch.device
     or a string such as "cpu" or "cuda:0"; `map_location` is another name for it, as in torch.load; default: the
     CPU), in `dtype` (default: the weights' float32). A device this machine lacks is one clear InputError."""
+    from zoo import hub
+    from zoo.modules.inputs import check_device, check_dtype
+
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise InputError(f"load_pretrained: device={device!r} and map_location={map_location!r} disagree: give one")
     device = check_device(device if device is not None else map_location if map_location is not None else "cpu")
