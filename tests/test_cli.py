@@ -110,3 +110,11 @@ def test_image_grids_are_saved_and_logged(tmp_path):
     keys = [key for key, _, _ in logger.images]
     assert keys.count("images/samples") == 2 and "images/reconstructions" in keys
     assert "epoch 1" in logger.images[-1][2][0]
+
+
+def test_a_run_stopped_between_validations_still_leaves_the_grids_of_its_last_weights(tmp_path):
+    trainer = L.Trainer(max_steps=3, limit_val_batches=1, logger=CSVLogger(tmp_path), callbacks=[ImageGrids(16)],
+                        enable_checkpointing=False, enable_progress_bar=False, num_sanity_val_steps=0)
+    trainer.fit(VAEModule(latent_dim=4), Digits(batch_size=16))  # stops in epoch 0, before any validation
+    images = sorted(path.name for path in Path(trainer.log_dir, "images").glob("*.png"))
+    assert images == ["samples_step=000003.png"]  # no validation batch: no reconstructions to draw

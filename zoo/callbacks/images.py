@@ -16,7 +16,9 @@ class ImageGrids(L.Callback):
     - `reconstructions_epoch=NNN.png`: rows of originals above their reconstructions (if the module can);
     - `interpolations_epoch=NNN.png`: latent interpolations between pairs of validation images.
 
-    The same grids go to every logger with a `log_image` method (W&B) or a TensorBoard writer.
+    When training ends between two of those (`max_steps`, `max_time`, `limit_train_batches`), the same grids of the
+    last weights go to `<name>_step=NNNNNN.png`. The same grids go to every logger with a `log_image` method (W&B)
+    or a TensorBoard writer.
     """
 
     def __init__(self, num_samples: int = 64, num_reconstructions: int = 8, interpolation_steps: int = 10,
@@ -25,6 +27,7 @@ class ImageGrids(L.Callback):
         self.num_samples, self.num_reconstructions = num_samples, num_reconstructions
         self.interpolation_steps, self.every_n_epochs = interpolation_steps, every_n_epochs
         self.batch = None
+        self.drawn_at_step = None
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         if batch_idx == 0:
@@ -34,9 +37,19 @@ class ImageGrids(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.current_epoch % self.every_n_epochs:
             return
+        self.draw(trainer, pl_module, f"epoch={trainer.current_epoch:03d}")
+
+    @rank_zero_only
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step != self.drawn_at_step:
+            self.draw(trainer, pl_module, f"step={trainer.global_step:06d}")
+
+    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, when: str) -> None:
         for name, images, nrow in self.grids(pl_module):
             grid = make_grid(images.float().clamp(0, 1).cpu(), nrow=nrow, padding=2, pad_value=1.0)
-            publish_image(trainer, name, grid, f"{name}, epoch {trainer.current_epoch}, step {trainer.global_step}")
+            publish_image(trainer, name, grid, f"{name}, epoch {trainer.current_epoch}, step {trainer.global_step}",
+                          when)
+        self.drawn_at_step = trainer.global_step
 
     @torch.no_grad()
     def grids(self, module):
@@ -82,12 +95,12 @@ def run_dir(trainer: L.Trainer) -> Path:
     return Path(trainer.default_root_dir)
 
 
-def publish_image(trainer: L.Trainer, name: str, image: torch.Tensor, caption: str) -> None:
-    """Save `image` (C, H, W in [0, 1]) as `<run dir>/images/<name>_epoch=NNN.png` and send it to every
-    logger that takes images: those with `log_image` (W&B) and TensorBoard."""
+def publish_image(trainer: L.Trainer, name: str, image: torch.Tensor, caption: str, when: str | None = None) -> None:
+    """Save `image` (C, H, W in [0, 1]) as `<run dir>/images/<name>_<when>.png` (default `epoch=NNN`) and send it
+    to every logger that takes images: those with `log_image` (W&B) and TensorBoard."""
     folder = run_dir(trainer) / "images"
     folder.mkdir(parents=True, exist_ok=True)
-    save_image(image, folder / f"{name}_epoch={trainer.current_epoch:03d}.png")
+    save_image(image, folder / f"{name}_{when or f'epoch={trainer.current_epoch:03d}'}.png")
     for logger in trainer.loggers:
         if hasattr(logger, "log_image"):
             logger.log_image(key=f"images/{name}", images=[image], step=trainer.global_step, caption=[caption])
