@@ -11,6 +11,7 @@ import torch
 import yaml
 from torch.distributions import Bernoulli, Independent, Normal
 
+import zoo
 from zoo import VAEModule
 from zoo.nets import MLPDecoder, MLPEncoder
 from zoo.recipes import CONFIGS
@@ -67,3 +68,18 @@ def test_the_recipe_is_tomczak_and_wellings_hvae():
     assert init["hierarchy"] == "top_down" and init["prior"] == "vamp" and init["num_pseudo_inputs"] == 500
     assert init["objective"] == "elbo" and init["kl_warmup_steps"] > 0  # the paper trains the ELBO with warm-up
     assert init["encoder"]["init_args"]["activation"] == init["top_activation"] == "Gated"
+
+
+def digits(n: int = 500) -> torch.Tensor:
+    """Binarised digits without the data set: the shipped class-conditional GAN's samples, every class alike."""
+    torch.manual_seed(0)
+    return torch.bernoulli(zoo.load_pretrained("cgan.mnist").sample(n, labels=torch.arange(n) % 10))
+
+
+def test_the_shipped_hvae_uses_its_top_layer():
+    vae = zoo.load_pretrained("hvae_vamp.mnist")
+    x = digits()
+    with torch.no_grad():
+        means = vae.encode(x).mean  # (B, z1 + z2)
+    z2_active = (means[:, vae.hparams.latent_dim:].var(0) > 0.01).sum().item()
+    assert z2_active >= 5, f"{z2_active} of {vae.hparams.top_latent_dim} z2 units active"

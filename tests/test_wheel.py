@@ -6,8 +6,10 @@ file:// mirror and from a pre-filled Hugging Face cache offline, a wrong hash fr
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -60,11 +62,22 @@ def build_and_install(tmp_path: Path) -> Path:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(tmp_path / "dist"),
                     str(source)], check=True, capture_output=True, timeout=300)
-    venv.create(tmp_path / "venv", system_site_packages=True, with_pip=False)
+    venv.create(tmp_path / "venv", with_pip=False)
     python = tmp_path / "venv" / "bin" / "python"
+    inherit_dependencies(tmp_path / "venv")
     subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", "--force-reinstall",
                     *map(str, (tmp_path / "dist").glob("zoo-*.whl"))], check=True, capture_output=True, timeout=300)
     return tmp_path / "venv" / "bin"
+
+
+def inherit_dependencies(new_venv: Path) -> None:
+    """Let the new venv see the packages of the interpreter running the tests (a virtualenv's, not its base
+    interpreter's, as `system_site_packages` would give): their folders go on its path through a .pth file, whose
+    folders' own .pth files (an editable install of the checkout) are not read."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    paths = sysconfig.get_paths()
+    folders = dict.fromkeys([*site.getsitepackages(), paths["purelib"], paths["platlib"]])
+    (new_venv / "lib" / version / "site-packages" / "dependencies.pth").write_text("\n".join(folders) + "\n")
 
 
 def mirror(root: Path, good: str, bad: str) -> str:
