@@ -37,7 +37,7 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      "2018): q(z2|x), q(z1|x, z2), p(z1|z2), p(x|z1, z2), gated MLP layers of 300, z1 = z2 = 40, K = 500 "
      "pseudo-inputs started near the data, ELBO with KL warm-up, dynamically binarised MNIST. The shipped model "
      "before this one stacked Burda et al.'s form (the decoder saw z1 only) and its top layer z2 had died (0 of 50 "
-     "units active)", "runs/zoo/hvae_vamp.mnist", HOUR.format("vae/hvae_vamp_mnist"), 1000),
+     "units active)", "runs/zoo/hvae_vamp.mnist", HOUR.format("vae/hvae_vamp_mnist"), 5000),
     ("infovae.mnist", "vae/infovae_mnist",
      "InfoVAE (Zhao et al. 2019), the MMD-VAE: the MLP VAE of vae_mlp.mnist with 999 MMD^2(q(z), p(z)) "
      "(alpha = 0, lambda = 1000) under the authors' one RBF kernel exp(-||x - y||^2 / d), dynamically binarised "
@@ -262,10 +262,21 @@ def card(name, recipe, description, command, report, sha256) -> str:
         if any(k.endswith("_live") for k in report["metrics"]):
             lines += ["", LIVE]
         lines += ["", "Protocol:", "", "```json", json.dumps(report["protocols"], indent=1), "```", "",
-                  "![samples](samples.png)", ""]
+                  "![samples](samples.png)", "", *code_pictures(name)]
     lines += ["sha256:", "", *sha256_list(sha256)]
     metrics = [key.removeprefix("test/") for key in report["metrics"]]
     return hub_header(recipe.split("/")[0], metrics) + "\n".join(lines) + "\n"  # vae or gan
+
+
+def code_pictures(name: str) -> list[str]:
+    """The card lines of an InfoGAN's code pictures (zoo.cards.code_grids, drawn beside samples.png)."""
+    folder = REPO / "checkpoints" / name
+    lines = ["Rows: the 10 categorical codes, ten samples each (`sample(n, code=c)`):", "", "![codes](codes.png)", ""]
+    for path in sorted(folder.glob("continuous_*.png")):
+        j = path.stem.rpartition("_")[2]
+        lines += [f"Continuous code {j} swept from -1 to 1 along each row (one noise and one category per row, the "
+                  f"other codes at 0):", "", f"![continuous code {j}]({path.name})", ""]
+    return lines if (folder / "codes.png").is_file() else []
 
 
 def is_conditional(name: str) -> bool:

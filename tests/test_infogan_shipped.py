@@ -46,3 +46,15 @@ def test_the_papers_networks_have_its_shapes_and_q_its_own_layer():
     out[:, 0].sum().backward()  # D's logit does not reach Q's own layer
     grads = [discriminator.get_parameter(name).grad for name in q_only]
     assert all(g is None or not g.any() for g in grads)
+
+
+def test_the_card_code_pictures_have_one_row_per_category_and_one_per_continuous_code():
+    from zoo.cards import code_grids
+
+    gan = zoo.load_pretrained("infogan.mnist")
+    grids = code_grids(gan)
+    assert sorted(grids) == ["codes.png", "continuous_1.png", "continuous_2.png"]
+    rows, columns = 10, 10
+    for grid in grids.values():
+        assert grid.shape == (3, 2 + rows * 30, 2 + columns * 30)  # 28-pixel images, 2-pixel gaps
+    assert not code_grids(zoo.load_pretrained("vae_mlp.mnist"))

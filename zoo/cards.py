@@ -5,7 +5,9 @@
 
 The seed is fixed, so the same weights give the same picture, byte for byte, on every run (on one machine and
 thread count: float sums may round differently elsewhere). Images are an 8x8 grid of `sample(64)`; a 2-D toy
-entry's picture is a scatter plot of `sample(2000)`.
+entry's picture is a scatter plot of `sample(2000)`. An InfoGAN entry also gets `codes.png` (row c: ten samples
+drawn with categorical code c) and, per continuous code j, `continuous_<j>.png` (row c: code c, one noise per row,
+code j swept from -1 to 1 along the row, the other continuous codes at 0).
 """
 
 from pathlib import Path
@@ -45,8 +47,27 @@ def draw_picture(module, out: Path, title: str, seed: int = SEED) -> None:
         raise InputError(f"{title} draws no samples (a {type(module).__name__}): it has no card picture")
     if len(module.hparams.get("image_shape", ())) == 3:
         save_image(sample_grid(module, seed), out)
+        for name, grid in code_grids(module, seed).items():
+            save_image(grid, Path(out).with_name(name))
     else:
         scatter(card_samples(module, TOY_POINTS, seed), out, title)
+
+
+def code_grids(module, seed: int = SEED, steps: int = 10) -> dict[str, torch.Tensor]:
+    """An InfoGAN's code pictures by file name (none for other modules), each a grid with one row per category."""
+    categories, continuous = (module.hparams.get(key, 0) for key in ("latent_categories", "latent_continuous"))
+    if not categories or not hasattr(module, "predict_code"):
+        return {}
+    codes = torch.arange(categories).repeat_interleave(steps)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        grids = {"codes.png": module.sample(len(codes), code=codes)}
+        z = module.draw_latents(categories).repeat_interleave(steps, 0)  # one noise per row
+        for j in range(continuous):
+            values = torch.zeros(len(codes), continuous)
+            values[:, j] = torch.linspace(-1, 1, steps).repeat(categories)
+            grids[f"continuous_{j + 1}.png"] = module.sample(len(codes), z=z, code=codes, continuous=values)
+    return {name: make_grid(images.cpu(), nrow=steps, padding=2, pad_value=1.0) for name, images in grids.items()}
 
 
 def scatter(points: torch.Tensor, out: Path, title: str) -> None:
