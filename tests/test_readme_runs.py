@@ -45,8 +45,9 @@ def shell_lines() -> list[str]:
 def runnable(command: str) -> bool:
     words = shlex.split(ENVIRONMENT.sub("", command))
     synopsis = any(mark in command for mark in ("...", "<", " [")) or "my_folder" in command
-    return not synopsis and words[0] in ("lightning", "zoo", "python") and words[:2] != ["python", "-m"] or \
-        words[:3] == ["python", "-m", "zoo"] and not synopsis
+    program = words[:3] == ["python", "-m", "zoo"] or words[0] in ("lightning", "zoo") or \
+        words[0] == "python" and words[1] != "-m"  # python benchmarks/<script>.py
+    return program and not synopsis
 
 
 COMMANDS = [c for c in dict.fromkeys(shell_lines()) if runnable(c)]
