@@ -154,8 +154,12 @@ class GaussianLikelihood(nn.Module):
         sigma: float = 1.0,
         learn_sigma: Literal["fixed", "global", "pixel", "optimal"] = "fixed",
         min_sigma: float = 1e-3,
+        mean_activation: Literal["identity", "sigmoid"] = "identity",  # sigmoid: the mean in (0, 1), as WAE's
     ):
         super().__init__()
+        if mean_activation not in ("identity", "sigmoid"):
+            raise InputError(f"GaussianLikelihood: mean_activation must be identity or sigmoid, got {mean_activation!r}")
+        self.mean_activation = mean_activation
         if sigma <= 0:
             raise InputError(f"GaussianLikelihood: sigma must be > 0, got {sigma}")
         if learn_sigma not in ("fixed", "global", "pixel", "optimal"):
@@ -174,6 +178,8 @@ class GaussianLikelihood(nn.Module):
         return self.log_sigma.exp().clamp(min=self.min_sigma)
 
     def forward(self, mean: torch.Tensor) -> Independent:  # mean: (..., C, H, W)
+        if self.mean_activation == "sigmoid":
+            mean = torch.sigmoid(mean)
         scale = self.sigma.expand_as(mean)
         if self.learn_sigma == "optimal" and self.training:
             return BatchOptimalGaussian(Normal(mean, scale, validate_args=False), self)

@@ -88,6 +88,7 @@ class VAEModule(ZooModule):
         free_bits: float = 0.0,
         mmd_weight: float = 0.0,  # lambda * MMD^2(q(z), p(z)): WAE-MMD with beta=0, InfoVAE with beta > 0 (zoo.mmd)
         mmd_kernel: Kernel = "imq",  # the MMD's kernel: "imq" (the WAE authors'), "rbf" (the InfoVAE authors')
+        deterministic_encoder: bool = False,  # train on z = mu(x), no noise: the WAE's encoder (needs beta=0)
         tc_weights: tuple[float, float, float] | None = None,  # beta-TCVAE's (alpha, beta, gamma); paper: (1, 6, 1)
         dataset_size: int = 0,  # N for beta-TCVAE's estimate of log q(z); 0: the training set's size, read at fit
         objective: Literal["elbo", "iwae"] = "elbo",
@@ -105,6 +106,7 @@ class VAEModule(ZooModule):
         check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
                               objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
                               mmd_weight)
+        check_deterministic_encoder(deterministic_encoder, beta, objective, prior, top_latent_dim)
         check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim)
         if hierarchy not in ("bottom_up", "top_down"):
             raise InputError(f"VAEModule: hierarchy must be 'bottom_up' or 'top_down', got {hierarchy!r}")
@@ -335,7 +337,8 @@ class VAEModule(ZooModule):
         x, labels = self.unpack(batch)
         hp = self.hparams
         posterior, prior = self._encode(x, labels), self.prior
-        z = posterior.rsample((hp.num_samples,))  # (k, B, L)
+        deterministic = hp.get("deterministic_encoder")
+        z = posterior.mean[None] if deterministic else posterior.rsample((hp.num_samples,))  # (k, B, L)
         log_px = self._decode(z, labels).log_prob(x)  # (k, B)
         if self.kl_is_closed_form:
             kl_per_dim = kl_divergence(posterior.base_dist, prior.base_dist)  # (B, L)
@@ -515,6 +518,13 @@ def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_
     for failed, message in problems:
         if failed:
             raise InputError(f"VAEModule: {message}")
+
+
+def check_deterministic_encoder(deterministic, beta, objective, prior, top_latent_dim) -> None:
+    """A deterministic encoder has no posterior density: nothing that weighs log q(z|x) may be trained on."""
+    if deterministic and (beta != 0 or objective != "elbo" or prior != "gaussian" or top_latent_dim):
+        raise InputError("VAEModule: deterministic_encoder trains an auto-encoder with no KL term: use beta=0, "
+                         "objective='elbo', prior='gaussian' and one stochastic layer")
 
 
 def check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim) -> None:
