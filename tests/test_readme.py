@@ -1,6 +1,7 @@
 """The README's two set-up commands stay true: CI runs exactly its test command, and the main job's
 recipe exists and needs no download."""
 
+import importlib.util
 import json
 import re
 
@@ -80,3 +81,15 @@ def test_the_number_check_reads_tables_ranges_and_rounding():
     assert shown_as("0.160", 0.15994) and shown_as("458", 458.2) and shown_as("6.80e13", 6.8012e13)
     assert not shown_as("0.160", 0.1606) and not shown_as("86.69", 86.92)
     assert NOT_MEASURED.sub("", "**0.868** (target ≥ 0.80) `mlp_512.yaml`").strip() == "**0.868** ()"
+
+
+def test_the_family_effects_table_is_what_the_shipped_results_give(monkeypatch):
+    """The README's "What each family shows" rows are regenerated from checkpoints/results.json, not typed."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # its sibling scripts, as when it runs
+    spec = importlib.util.spec_from_file_location("export_pretrained", REPO / "benchmarks/export_pretrained.py")
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split("<!-- effects:start -->\n", 1)[1].split("\n<!-- effects:end -->", 1)[0]
+    assert shown == export.effects_table(json.loads((REPO / "checkpoints/results.json").read_text()))
+    assert shown.count("\n| ") >= 6  # a row per family
