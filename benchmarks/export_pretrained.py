@@ -333,7 +333,11 @@ def code_pictures(name: str) -> list[str]:
         j = path.stem.rpartition("_")[2]
         lines += [f"Continuous code {j} swept from -1 to 1 along each row (one noise and one category per row, the "
                   f"other codes at 0):", "", f"![continuous code {j}]({path.name})", ""]
-    return lines if (folder / "codes.png").is_file() else []
+    lines = lines if (folder / "codes.png").is_file() else []
+    if (folder / "traversal.png").is_file():  # zoo.cards.latent_traversal
+        lines += ["Latent traversal: row j is `sample(n, z=z)` at z = 0 with latent j swept from -2.5 to 2.5 (a "
+                  "disentangled model changes one factor per row):", "", "![latent traversal](traversal.png)", ""]
+    return lines
 
 
 def is_conditional(name: str) -> bool:

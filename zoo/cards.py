@@ -7,7 +7,9 @@ The seed is fixed, so the same weights give the same picture, byte for byte, on 
 thread count: float sums may round differently elsewhere). Images are an 8x8 grid of `sample(64)`; a 2-D toy
 entry's picture is a scatter plot of `sample(2000)`. An InfoGAN entry also gets `codes.png` (row c: ten samples
 drawn with categorical code c) and, per continuous code j, `continuous_<j>.png` (row c: code c, one noise per row,
-code j swept from -1 to 1 along the row, the other continuous codes at 0).
+code j swept from -1 to 1 along the row, the other continuous codes at 0). A VAE of one stochastic layer and at most
+TRAVERSED_LATENTS latents also gets `traversal.png`: row j decodes z = 0 with latent j swept from -2.5 to 2.5
+prior standard deviations, so a disentangled model shows one factor changing per row.
 """
 
 from pathlib import Path
@@ -20,6 +22,7 @@ from zoo.errors import InputError
 
 SEED = 0
 GRID_SAMPLES, TOY_POINTS = 64, 2000
+TRAVERSED_LATENTS = 10
 
 
 def card_samples(module, n: int, seed: int = SEED) -> torch.Tensor:
@@ -47,7 +50,7 @@ def draw_picture(module, out: Path, title: str, seed: int = SEED) -> None:
         raise InputError(f"{title} draws no samples (a {type(module).__name__}): it has no card picture")
     if len(module.hparams.get("image_shape", ())) == 3:
         save_image(sample_grid(module, seed), out)
-        for name, grid in code_grids(module, seed).items():
+        for name, grid in {**code_grids(module, seed), **latent_traversal(module)}.items():
             save_image(grid, Path(out).with_name(name))
     else:
         scatter(card_samples(module, TOY_POINTS, seed), out, title)
@@ -68,6 +71,23 @@ def code_grids(module, seed: int = SEED, steps: int = 10) -> dict[str, torch.Ten
             values[:, j] = torch.linspace(-1, 1, steps).repeat(categories)
             grids[f"continuous_{j + 1}.png"] = module.sample(len(codes), z=z, code=codes, continuous=values)
     return {name: make_grid(images.cpu(), nrow=steps, padding=2, pad_value=1.0) for name, images in grids.items()}
+
+
+def latent_traversal(module, steps: int = 10, reach: float = 2.5) -> dict[str, torch.Tensor]:
+    """A small VAE's traversal picture by file name (none for other modules): one row per latent, through sample()."""
+    from zoo.modules.vae import VAEModule
+
+    hp = module.hparams
+    if not isinstance(module, VAEModule) or hp.get("top_latent_dim") or hp.num_classes or \
+            not 2 <= hp.latent_dim <= TRAVERSED_LATENTS:
+        return {}
+    latents = hp.latent_dim
+    z = torch.zeros(latents * steps, latents)
+    sweep = torch.linspace(-reach, reach, steps) * hp.get("prior_scale", 1.0)
+    for j in range(latents):
+        z[j * steps: (j + 1) * steps, j] = sweep
+    images = module.sample(len(z), z=z.to(module.device, module.dtype)).cpu()
+    return {"traversal.png": make_grid(images, nrow=steps, padding=2, pad_value=1.0)}
 
 
 def scatter(points: torch.Tensor, out: Path, title: str) -> None:
