@@ -93,3 +93,10 @@ def test_the_family_effects_table_is_what_the_shipped_results_give(monkeypatch):
     shown = readme.split("<!-- effects:start -->\n", 1)[1].split("\n<!-- effects:end -->", 1)[0]
     assert shown == export.effects_table(json.loads((REPO / "checkpoints/results.json").read_text()))
     assert shown.count("\n| ") >= 6  # a row per family
+
+
+def test_ci_installs_into_a_fresh_virtualenv_before_the_tests():
+    ci = (REPO / ".ci/run").read_text().splitlines()
+    order = [next(i for i, line in enumerate(ci) if line.strip().startswith(start))
+             for start in ("python -m venv", "source", 'pip install -e ".[dev]"', "python -m pytest")]
+    assert order == sorted(order)
