@@ -196,8 +196,9 @@ SHORT_OF = {  # the first words of the card of an entry that falls short of its 
                                 "its discriminator memorises: FID 225 against dcgan.mnist1's 122.5 after the same "
                                 "4,700 generator iterations, while D's mean on its 600 training digits against held-out "
                                 "ones falls from 0.889 / 0.504 (plain) to 0.598 / 0.573 (benchmarks/results/"
-                                "discriminator_gap.json). Translation alone: FID 183, gap 0.029 (benchmarks/results/"
-                                "diffaugment_ablation_mnist1.json). Not yet measured: whether the plain twin's FID "
+                                "discriminator_gap.json). Alone, translation gives FID 183 (gap 0.029) and cutout "
+                                "FID 121.8 (gap 0.252; benchmarks/results/diffaugment_ablation_mnist1.json): the "
+                                "translation that stops the memorising is what costs the FID. Not yet measured: whether the plain twin's FID "
                                 "degrades with longer training, where the paper's gain appears",
     "dcgan.stacked_mnist": "All 1000 modes on each of 3 seeds, but KL 0.146 +- 0.005 to uniform (the trained "
                            "generators: 0.135 +- 0.003) against PacGAN's 0.06 (benchmarks/results/"
