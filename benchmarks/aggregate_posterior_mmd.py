@@ -20,6 +20,11 @@ from zoo.mmd import mmd_squared
 OUTPUT = Path("benchmarks/results/aggregate_posterior_mmd.json")
 
 
+def batched_mmd(x: torch.Tensor, y: torch.Tensor, batch: int, kernel: str) -> list[float]:
+    """MMD^2 of each pair of batches of x and y."""
+    return [float(mmd_squared(a, b, 1.0, kernel)) for a, b in zip(x.split(batch), y.split(batch), strict=True)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("entries", nargs="+")
@@ -36,15 +41,13 @@ def main() -> None:
         model = zoo.load_pretrained(name).eval()
         generator = torch.Generator().manual_seed(0)
         images = torch.bernoulli(digits, generator=generator)  # the entries' dynamically binarised input
+        torch.manual_seed(0)  # z ~ q(z|x) draws from the global generator: the same draws on every run
         with torch.no_grad():
             z = model.encode(images).sample()
         prior = [torch.randn(count, z.shape[1], generator=generator) for _ in range(2)]
         row = {}
         for kernel in ("rbf", "imq"):
-            def batched(x, y):
-                return [float(mmd_squared(a, b, 1.0, kernel)) for a, b in zip(x.split(args.batch),
-                                                                             y.split(args.batch), strict=True)]
-            q_vs_p, p_vs_p = batched(z, prior[0]), batched(prior[1], prior[0])
+            q_vs_p, p_vs_p = (batched_mmd(x, prior[0], args.batch, kernel) for x in (z, prior[1]))
             row[kernel] = {"q_vs_p_mean": sum(q_vs_p) / len(q_vs_p), "p_vs_p_mean": sum(p_vs_p) / len(p_vs_p),
                            "p_vs_p_max": max(p_vs_p), "q_vs_p": q_vs_p}
         report["entries"][name] = row

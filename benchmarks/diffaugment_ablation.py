@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 
 import torch
-
-from discriminator_gap import mean_d, scaled, training_images
+from discriminator_gap import held_out_images, mean_d, training_images
 from export_pretrained import last_checkpoint
+
 from zoo import GANModule
 from zoo.cli import main as cli
-from zoo.data import MNIST
 
 RECIPE = Path("configs/gan/dcgan_diffaugment_mnist1.yaml")
 OUTPUT = Path("benchmarks/results/diffaugment_ablation_mnist1.json")
@@ -32,10 +31,8 @@ def main() -> None:
     parser.add_argument("--root", default="../shared/data")
     args = parser.parse_args()
     report = json.loads(OUTPUT.read_text()) if OUTPUT.is_file() else {}
-    held_out = MNIST(root=args.root, download=False)
-    held_out.setup("test")
     train = training_images(RECIPE, args.root)
-    test = scaled(held_out, held_out.test_set)[: len(train)]
+    test = held_out_images(args.root)[: len(train)]
     for item in args.runs:
         policy, _, run = item.partition("=")
         checkpoint = last_checkpoint(run)

@@ -39,6 +39,13 @@ def scaled(data: MNIST, subset) -> torch.Tensor:
     return data.on_after_batch_transfer((torch.stack(images), torch.as_tensor(labels)), 0)[0]
 
 
+def held_out_images(root: str) -> torch.Tensor:
+    """The MNIST test digits, scaled as in training."""
+    data = MNIST(root=root, download=False)
+    data.setup("test")
+    return scaled(data, data.test_set)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("entries", nargs="+")
@@ -46,14 +53,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     report = json.loads(OUTPUT.read_text()) if OUTPUT.is_file() else {}
-    held_out = MNIST(root=args.root, download=False)
-    held_out.setup("test")
-    test = scaled(held_out, held_out.test_set)
+    test = held_out_images(args.root)
     for name in args.entries:
         gan = zoo.load_pretrained(name).eval()
         recipe = Path("configs") / zoo.registry.get(name).recipe
         train = training_images(recipe, args.root)
-        on_train, on_test = mean_d(gan, train), mean_d(gan, test[: len(train)] if len(train) < len(test) else test)
+        on_train, on_test = mean_d(gan, train), mean_d(gan, test[: len(train)])
         report[name] = {"command": "python " + " ".join(sys.argv), "training_images": len(train),
                         "held_out_images": min(len(train), len(test)), "mean_d_train": round(on_train, 4),
                         "mean_d_held_out": round(on_test, 4), "gap": round(on_train - on_test, 4)}

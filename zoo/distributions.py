@@ -158,7 +158,8 @@ class GaussianLikelihood(nn.Module):
     ):
         super().__init__()
         if mean_activation not in ("identity", "sigmoid"):
-            raise InputError(f"GaussianLikelihood: mean_activation must be identity or sigmoid, got {mean_activation!r}")
+            raise InputError(f"GaussianLikelihood: mean_activation must be identity or sigmoid, "
+                             f"got {mean_activation!r}")
         self.mean_activation = mean_activation
         if sigma <= 0:
             raise InputError(f"GaussianLikelihood: sigma must be > 0, got {sigma}")
