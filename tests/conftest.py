@@ -84,3 +84,11 @@ def fill_hf_cache(cache: Path, repo_id: str, revision: str, files: dict[str, byt
         blob.write_bytes(data)
         (snapshot / name).symlink_to(os.path.relpath(blob, snapshot))
     return snapshot
+
+
+def import_benchmark(name: str, monkeypatch):
+    """A script of benchmarks/ as a module, its sibling scripts importable as when it runs."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    return importlib.import_module(name)

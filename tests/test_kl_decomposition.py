@@ -8,6 +8,7 @@ import lightning
 import numpy as np
 import pytest
 import torch
+import yaml
 from scipy.stats import norm
 
 from zoo import VAEModule
@@ -190,8 +191,6 @@ def test_the_total_correlation_estimate_tells_a_rotated_code_from_an_axis_aligne
 def test_the_sprites_recipes_build_the_authors_networks_and_differ_only_in_the_kl_weights():
     """rtqichen/beta-tcvae's vae_quant.py defaults: MLPEncoder 4096-1200-1200-2z (ReLU), MLPDecoder
     z-1200-1200-1200-4096 (tanh), z = 10, Adam 1e-3; the plain twin has the same networks, data and schedule."""
-    import yaml
-
     recipes = {name: yaml.safe_load((REPO / f"configs/vae/{name}.yaml").read_text())
                for name in ("beta_tcvae_sprites", "vae_sprites")}
     init = recipes["beta_tcvae_sprites"]["model"]["init_args"]

@@ -1,11 +1,10 @@
 """The README's two set-up commands stay true: CI runs exactly its test command, and the main job's
 recipe exists and needs no download."""
 
-import importlib.util
 import json
 import re
 
-from tests.conftest import REPO
+from tests.conftest import REPO, import_benchmark
 
 
 def readme_commands() -> list[str]:
@@ -85,10 +84,7 @@ def test_the_number_check_reads_tables_ranges_and_rounding():
 
 def test_the_family_effects_table_is_what_the_shipped_results_give(monkeypatch):
     """The README's "What each family shows" rows are regenerated from checkpoints/results.json, not typed."""
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # its sibling scripts, as when it runs
-    spec = importlib.util.spec_from_file_location("export_pretrained", REPO / "benchmarks/export_pretrained.py")
-    export = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(export)
+    export = import_benchmark("export_pretrained", monkeypatch)
     readme = (REPO / "README.md").read_text()
     shown = readme.split("<!-- effects:start -->\n", 1)[1].split("\n<!-- effects:end -->", 1)[0]
     assert shown == export.effects_table(json.loads((REPO / "checkpoints/results.json").read_text()))
