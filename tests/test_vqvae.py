@@ -196,6 +196,19 @@ def test_prior_sampler_draws_each_grid_with_its_probability():
     assert stats.chisquare(counts, n * probabilities / probabilities.sum()).pvalue > 1e-3
 
 
+def test_prior_sampler_with_cached_keys_draws_what_the_full_forward_draws():
+    prior = strong_prior(6, 10)
+    uniforms = torch.rand(200, 10, generator=torch.Generator().manual_seed(3))
+    codes = torch.zeros(200, 10, dtype=torch.long)
+    with torch.no_grad():
+        for t in range(10):  # the plain sampler: every position's logits from a whole forward pass
+            cdf = torch.softmax(prior(codes[:, : t + 1])[:, t] / 0.7, -1).cumsum(-1)
+            codes[:, t] = torch.searchsorted(cdf, uniforms[:, t: t + 1].contiguous(), right=True)[:, 0].clamp(max=5)
+    cached = prior.sample(uniforms, temperature=0.7)
+    assert (cached == codes).float().mean() > 0.99  # a draw on a CDF boundary may round the other way
+    assert len(set(codes[:, -1].tolist())) > 3
+
+
 # --- the module ------------------------------------------------------------------------------------------------------
 def test_sample_gives_images_in_the_data_range_reproducibly():
     vq = tiny_module().eval()
