@@ -58,7 +58,7 @@ class CodeTransformer(nn.Module):
         token = torch.full((n,), self.num_codes, dtype=torch.long, device=uniforms.device)  # the start token
         for t in range(self.length):
             h = (self.token(token) + self.position[t])[:, None]  # (n, 1, dim)
-            for layer, k, v in zip(layers, keys, values):
+            for layer, k, v in zip(layers, keys, values, strict=True):
                 h = h + self._attend(layer, h, k, v, t)
                 h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
             logits = self.head(self.norm(h))[:, 0].float()  # (n, K)
