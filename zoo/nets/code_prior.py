@@ -48,38 +48,22 @@ class CodeTransformer(nn.Module):
     def sample(self, uniforms: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
         """Codes (n, T) drawn position by position, c_t = F_t^-1(u_t) by inversion of the CDF of
         p(c_t | c_<t)^(1/temperature) (normalised), from uniforms u (n, T) in [0, 1): the same u, the same codes.
-        Each position runs the layers on its one new token, attending to the keys and values kept from the earlier
-        positions (the logits `forward` gives, at T passes of one token instead of T passes of up to T)."""
+        Each position runs the layers on its one new token, its attention reading the normalised inputs kept from
+        the earlier positions (the logits `forward` gives, at T passes of one token instead of T passes of up to T)."""
         n, dim = uniforms.shape[0], self.position.shape[1]
         codes = torch.zeros(uniforms.shape, dtype=torch.long, device=uniforms.device)
         layers = self.transformer.layers
-        keys = [self.position.new_zeros(n, self.length, dim) for _ in layers]
-        values = [self.position.new_zeros(n, self.length, dim) for _ in layers]
+        kept = [self.position.new_zeros(n, self.length, dim) for _ in layers]  # each layer's norm1(h), by position
         token = torch.full((n,), self.num_codes, dtype=torch.long, device=uniforms.device)  # the start token
         for t in range(self.length):
             h = (self.token(token) + self.position[t])[:, None]  # (n, 1, dim)
-            for layer, k, v in zip(layers, keys, values, strict=True):
-                h = h + self._attend(layer, h, k, v, t)
-                h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
+            for layer, inputs in zip(layers, kept, strict=True):  # the pre-norm layer's forward, for position t
+                inputs[:, t] = layer.norm1(h[:, 0])
+                earlier = inputs[:, : t + 1]
+                h = h + layer.dropout1(layer.self_attn(inputs[:, t: t + 1], earlier, earlier, need_weights=False)[0])
+                h = h + layer._ff_block(layer.norm2(h))
             logits = self.head(self.norm(h))[:, 0].float()  # (n, K)
             cdf = F.softmax(logits / temperature, dim=-1).cumsum(-1)
             chosen = torch.searchsorted(cdf, uniforms[:, t: t + 1].float().contiguous(), right=True)
             codes[:, t] = token = chosen.squeeze(1).clamp(max=self.num_codes - 1)  # u above a rounded-down cdf[-1]
         return codes
-
-    @staticmethod
-    def _attend(layer: nn.TransformerEncoderLayer, h: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-                t: int) -> torch.Tensor:
-        """The pre-norm self-attention of `layer` for the token h (n, 1, dim) at position t, over positions <= t:
-        its key and value are written into the caches (n, T, dim) at t."""
-        attention = layer.self_attn
-        n, _, dim = h.shape
-        query, keys[:, t: t + 1], values[:, t: t + 1] = F.linear(
-            layer.norm1(h), attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
-        heads = attention.num_heads
-
-        def split(x):  # (n, L, dim) -> (n, heads, L, dim / heads)
-            return x.reshape(n, -1, heads, dim // heads).transpose(1, 2)
-
-        out = F.scaled_dot_product_attention(split(query), split(keys[:, : t + 1]), split(values[:, : t + 1]))
-        return attention.out_proj(out.transpose(1, 2).reshape(n, 1, dim))
