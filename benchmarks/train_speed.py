@@ -1,43 +1,38 @@
-"""Training speed of the MNIST recipes, measured side by side in one run, in images/s:
-- `fit_fast`: `lightning fit` on the recipe's fast path (`compile: true` for the VAEs, Adam's fused update);
-- `fit_eager`: `lightning fit` on the eager path (no compile, Adam's default update);
-- `hand_eager`: a hand-written eager PyTorch loop doing the same work (same networks, optimizer, batch size and
-  objective, fresh noise each step, the other player's weights frozen in each GAN step, the EMA update).
-Also the FLOP rate each achieves against a probe that replays, alone, the very matrix multiplies and
-convolutions of one training step (same ops, same shapes).
+"""Training speed of the MNIST recipes, milliseconds per step, measured side by side in one process:
+- `fit`: `lightning fit --config configs/<recipe>.yaml` as a user runs it (the recipe's fast path, progress bar,
+  loggers, callbacks and checkpoints), in this process; its cost per step is the difference of a fit of
+  warmup + steps batches and one of warmup batches, so start-up and compilation cancel;
+- `plain`: a plain eager PyTorch loop doing the same work (same networks, Adam with its default update, batch,
+  objective and per-batch transform, fresh noise each step, the other player's weights frozen in each GAN step,
+  the EMA update), its training split held as one tensor in memory and no DataLoader;
+- `pythae`: pythae's VAE trainer step on the same networks, when pythae is installed (one-sample Bernoulli VAEs).
+Each is measured at torch's default thread count (all cores) and at one thread; the variants rotate within each
+round. JSON goes to benchmarks/results/train_speed.json.
 
-Variants and the probe rotate within each round, so machine load falls on all of them alike. JSON goes to
-benchmarks/results/train_speed.json.
-
-    OMP_NUM_THREADS=1 python benchmarks/train_speed.py --root ../shared/data [--recipes vae/mlp_mnist_elbo ...]
+    python benchmarks/train_speed.py --root ../shared/data [--recipes vae/mlp_mnist_elbo ...] [--threads default 1]
 """
 
 import argparse
+import contextlib
 import copy
+import io
 import json
 import math
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 import yaml
 from lightning.pytorch.cli import instantiate_class
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_map
-from torch.utils.flop_counter import flop_registry
 
 from zoo.distributions import BernoulliLikelihood
 from zoo.factories import build
 from zoo.losses import discriminator_loss, generator_loss, gradient_penalty
 
-RECIPES = ["vae/mlp_mnist_elbo", "vae/mlp_mnist", "vae/conv_mnist_gaussian", "gan/dcgan_mnist",
-           "gan/wgan_gp_mnist", "gan/hinge_sn_mnist", "gan/cgan_mnist"]
-aten = torch.ops.aten
-FLOP_OPS = {aten.mm.default, aten.addmm.default, aten.bmm.default, aten.convolution.default,
-            aten.convolution_backward.default}
+RECIPES = ["vae/mlp_mnist_elbo", "vae/mlp_mnist", "vae/conv_mnist_gaussian", "gan/dcgan_mnist"]
 
 
 def instantiate(recipe: str, root: str):
@@ -49,14 +44,6 @@ def instantiate(recipe: str, root: str):
                  for name, value in config["model"]["init_args"].items()}  # `likelihood: zoo.distributions.X`
     model = {**config["model"], "init_args": {**init_args, "image_shape": datamodule.dims}}
     return instantiate_class((), model), datamodule
-
-
-def endless_batches(datamodule):
-    """Training batches as the Trainer gives them (scaled, binarised), epoch after epoch."""
-    datamodule.trainer = type("T", (), {"training": True})()
-    while True:
-        for batch in datamodule.train_dataloader():
-            yield datamodule.on_after_batch_transfer(batch, 0)
 
 
 def eager_optimizer(config: dict) -> dict:
@@ -149,8 +136,28 @@ def hand_step_fn(model):
     return vae_step_fn(model) if hasattr(model, "encoder") else gan_step_fn(model)
 
 
-def time_hand(model, batches, warmup: int, steps: int) -> float:
-    step = hand_step_fn(model)
+def memory_batches(datamodule, generator: torch.Generator):
+    """Training batches from the training split held as one tensor in memory: a fresh permutation each epoch,
+    each batch one indexing operation, then the data module's own per-batch transform (scaling, dynamic
+    binarisation), so the numbers are the same as the fit's. No DataLoader."""
+    datamodule.trainer = type("T", (), {"training": True})()
+    subset = datamodule.train_set
+    images, labels = subset.dataset.tensors
+    index = torch.as_tensor(subset.indices, dtype=torch.long)
+    images, labels = images[index], labels[index]
+    size = datamodule.batch_size
+    while True:
+        order = torch.randperm(len(images), generator=generator)
+        for start in range(0, len(order) - size + 1, size):
+            chosen = order[start: start + size]
+            yield datamodule.on_after_batch_transfer((images[chosen], labels[chosen]), 0)
+
+
+def time_plain(model, batches, warmup: int, steps: int) -> float:
+    return time_steps(hand_step_fn(model), batches, warmup, steps)
+
+
+def time_steps(step, batches, warmup: int, steps: int) -> float:
     for _ in range(warmup):
         step(next(batches))
     start = time.perf_counter()
@@ -159,102 +166,96 @@ def time_hand(model, batches, warmup: int, steps: int) -> float:
     return time.perf_counter() - start
 
 
-class BatchTimer(L.Callback):
-    def __init__(self, warmup: int):
-        self.warmup = warmup
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if batch_idx == self.warmup:
-            self.start = time.perf_counter()
-
-    def on_train_end(self, trainer, pl_module):
-        self.seconds = time.perf_counter() - self.start
-
-
-def time_fit(model, datamodule, warmup: int, steps: int) -> float:
-    timer = BatchTimer(warmup)
-    trainer = L.Trainer(max_epochs=1, limit_train_batches=warmup + steps, limit_val_batches=0,
-                        num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, callbacks=[timer])
-    trainer.fit(model, datamodule)
-    return timer.seconds
+def time_cli(recipe: str, root: str, batches: int, run_dir: str) -> float:
+    """Wall seconds of `lightning fit --config configs/<recipe>.yaml` for one epoch of `batches` training batches,
+    run in this process with the user's defaults (progress bar, loggers, callbacks, checkpoints, the recipe's
+    validation), start-up included: the difference of two lengths gives the cost of a step."""
+    from zoo.cli import console
+    args = ["fit", "--config", f"configs/{recipe}.yaml", "--data.root", root, "--data.download", "false",
+            "--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(batches),
+            "--trainer.default_root_dir", run_dir, "--seed_everything", "0"]
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # progress, logs
+        console(args)
+    return time.perf_counter() - start
 
 
-# --- FLOPs and the probe ---------------------------------------------------------------------------------------
-class RecordFlopOps(TorchDispatchMode):
-    """Records the matrix multiplies and convolutions of a computation with fresh inputs of the same shapes, and
-    counts its FLOPs with FlopCounterMode's formulas (FlopCounterMode itself tracks modules with backward hooks,
-    which fail under the double backward of a gradient penalty)."""
+def pythae_step_fn(model):
+    """pythae's VAE trainer on the same networks (wrapped as its BaseEncoder / BaseDecoder), Adam, the same batch;
+    None when pythae is not installed or the recipe is not a one-sample Bernoulli ELBO VAE."""
+    try:
+        from pythae.models import VAE, VAEConfig
+        from pythae.models.base.base_utils import ModelOutput
+        from pythae.models.nn import BaseDecoder, BaseEncoder
+    except ImportError:
+        return None
+    hp = model.hparams
+    if not hasattr(model, "encoder") or hp.objective != "elbo" or hp.num_classes or \
+            not isinstance(model.likelihood, BernoulliLikelihood):
+        return None
 
-    def __init__(self):
-        super().__init__()
-        self.calls, self.flops = [], 0
+    class Encoder(BaseEncoder):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in FLOP_OPS:
-            fresh = tree_map(lambda a: torch.randn_like(a) if isinstance(a, torch.Tensor) else a, (args, kwargs))
-            self.calls.append((func, *fresh))
-        out = func(*args, **kwargs)
-        if func.overloadpacket in flop_registry:
-            self.flops += flop_registry[func.overloadpacket](*args, **kwargs, out_val=out)
-        return out
+        def forward(self, x):
+            mu, log_var = self.net(x).chunk(2, dim=-1)
+            return ModelOutput(embedding=mu, log_covariance=log_var)
 
+    class Decoder(BaseDecoder):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
 
-def step_flops_and_probe(model, batches):
-    """FLOPs of one training step, and the recorded matrix-multiply/convolution calls of that step."""
-    step = hand_step_fn(copy.deepcopy(model))
-    batch = next(batches)
-    step(batch)  # optimizer state exists before counting
-    with RecordFlopOps() as recorder:
-        step(batch)
-    return recorder.flops, recorder.calls
+        def forward(self, z):
+            return ModelOutput(reconstruction=torch.sigmoid(self.net(z)).view(len(z), *hp.image_shape))
 
+    config = VAEConfig(input_dim=tuple(hp.image_shape), latent_dim=hp.latent_dim, reconstruction_loss="bce")
+    vae = VAE(config, encoder=Encoder(model.encoder), decoder=Decoder(model.decoder))
+    optimizer = torch.optim.Adam(vae.parameters(), lr=hp.optimizer["init_args"]["lr"])
 
-def time_probe(calls, repeats: int) -> float:
-    """Seconds per step of the recorded calls alone."""
-    with torch.no_grad():
-        for func, args, kwargs in calls:
-            func(*args, **kwargs)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            for func, args, kwargs in calls:
-                func(*args, **kwargs)
-    return (time.perf_counter() - start) / repeats
+    def step(batch):  # pythae.trainers.BaseTrainer.train_step's body: forward, backward, step
+        x, _ = batch
+        loss = vae({"data": x}, epoch=0, dataset_size=len(x)).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
 
 
-def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int) -> dict:
+def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, threads: int) -> dict:
+    """Seconds per training step (one batch: one VAE update, or one D and one G update) of each variant, at
+    `threads` threads; the variants rotate within each round so machine load falls on all alike."""
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     base, datamodule = instantiate(recipe, root)
     datamodule.setup("fit")
-    batch_size = datamodule.batch_size
-    batches = endless_batches(copy.deepcopy(datamodule))
-    flops, calls = step_flops_and_probe(base, batches)
-    seconds = {"fit_fast": [], "fit_eager": [], "hand_eager": [], "probe": []}
-    variants = list(seconds)
-    for r in range(rounds):
-        for name in variants[r % 4:] + variants[: r % 4]:  # the order rotates between rounds
-            if name == "probe":
-                seconds[name].append(time_probe(calls, steps) * steps)
-            elif name == "hand_eager":
-                seconds[name].append(time_hand(copy.deepcopy(base), batches, warmup, steps))
-            else:
-                model = copy.deepcopy(base) if name == "fit_fast" else eager_path(base)
-                seconds[name].append(time_fit(model, datamodule, warmup, steps))
-        print(recipe, "round", r, {k: round(v[-1], 2) for k, v in seconds.items()}, flush=True)
-    median = {name: statistics.median(values) for name, values in seconds.items()}
-    probe_rate = flops * steps / median["probe"]
-    result = {"recipe": recipe, "batch_size": batch_size, "steps_per_round": steps, "warmup_steps": warmup,
-              "rounds": rounds, "flops_per_step": flops, "probe_gflops": round(probe_rate / 1e9, 2)}
-    for name in ("fit_fast", "fit_eager", "hand_eager"):
-        result[f"{name}_images_per_s"] = round(steps * batch_size / median[name], 1)
-        result[f"{name}_gflops"] = round(flops * steps / median[name] / 1e9, 2)
-        result[f"{name}_fraction_of_probe"] = round(flops * steps / median[name] / probe_rate, 3)
-        result[f"{name}_seconds"] = [round(s, 3) for s in seconds[name]]
-    result["fast_vs_hand"] = round(median["hand_eager"] / median["fit_fast"], 3)
-    result["fast_vs_eager_fit"] = round(median["fit_eager"] / median["fit_fast"], 3)
-    result["eager_fit_vs_hand"] = round(median["hand_eager"] / median["fit_eager"], 3)
-    result["probe_seconds"] = [round(s, 3) for s in seconds["probe"]]
+    batches = memory_batches(datamodule, torch.Generator().manual_seed(0))
+    short, long = warmup, warmup + steps
+    variants = ["fit", "plain"] + (["pythae"] if pythae_step_fn(copy.deepcopy(base)) else [])
+    seconds = {name: [] for name in variants}
+    with tempfile.TemporaryDirectory() as run_dir:
+        time_cli(recipe, root, short, run_dir)  # untimed: the first fit fills the compile cache and the imports
+        for r in range(rounds):
+            for name in variants[r % len(variants):] + variants[: r % len(variants)]:
+                if name == "fit":
+                    seconds[name].append(time_cli(recipe, root, long, run_dir) - time_cli(recipe, root, short, run_dir))
+                elif name == "plain":
+                    seconds[name].append(time_plain(copy.deepcopy(base), batches, warmup, steps))
+                else:
+                    step = pythae_step_fn(copy.deepcopy(base))
+                    seconds[name].append(time_steps(step, batches, warmup, steps))
+            print(recipe, threads, "threads, round", r, {k: round(v[-1], 2) for k, v in seconds.items()}, flush=True)
+    median = {name: statistics.median(values) / steps for name, values in seconds.items()}
+    result = {"recipe": recipe, "threads": threads, "batch_size": datamodule.batch_size, "timed_steps": steps,
+              "warmup_steps": warmup, "rounds": rounds,
+              **{f"{name}_ms_per_step": round(1000 * value, 2) for name, value in median.items()},
+              **{f"{name}_seconds": [round(s, 3) for s in values] for name, values in seconds.items()},
+              "fit_vs_plain": round(median["plain"] / median["fit"], 3)}
+    if "pythae" in median:
+        result["fit_vs_pythae"] = round(median["pythae"] / median["fit"], 3)
     return result
 
 
@@ -262,20 +263,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="../shared/data")
     parser.add_argument("--recipes", nargs="+", default=RECIPES)
-    parser.add_argument("--warmup", type=int, default=20, help="batches before timing (compilation happens here)")
-    parser.add_argument("--steps", type=int, default=100, help="timed batches per variant and round")
+    parser.add_argument("--threads", nargs="+", default=["default", "1"],
+                        help="thread counts to measure at; `default` is torch's own choice (all cores)")
+    parser.add_argument("--warmup", type=int, default=200, help="steps of the short fit, and untimed steps of the "
+                                                                "loops (compilation happens here)")
+    parser.add_argument("--steps", type=int, default=1200, help="timed steps: the long fit runs warmup + steps")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default="benchmarks/results/train_speed.json")
     args = parser.parse_args()
     out = Path(args.out)
     report = json.loads(out.read_text()) if out.is_file() else {}
+    default_threads = torch.get_num_threads()
     for recipe in args.recipes:
-        result = measure(recipe, args.root, args.warmup, args.steps, args.rounds)
-        result["torch"], result["threads"] = torch.__version__, torch.get_num_threads()
-        report[recipe] = result
-        print(json.dumps(result), flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=1) + "\n")
+        for threads in args.threads:
+            count = default_threads if threads == "default" else int(threads)
+            result = measure(recipe, args.root, args.warmup, args.steps, args.rounds, count)
+            result["torch"] = torch.__version__
+            report[f"{recipe} threads={threads}"] = result
+            print(json.dumps(result), flush=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""FID, KID and Inception Score of a model's samples against a real split, at test time and every N epochs.
+"""FID, KID, Inception Score, precision/recall and density/coverage of a model's samples against a real split, at
+test time and every N epochs.
 
 Protocol: `num_samples` images from `module.sample` (class labels cycled for conditional models, a fixed
 seed per evaluation) against `num_real` images (all by default) of the data module's `real_split` (by
@@ -30,6 +31,7 @@ from zoo.callbacks.schedule import TestAndEveryNEpochs
 from zoo.errors import InputError
 from zoo.metrics.extractors import build_extractor
 from zoo.metrics.fid import ImageQuality
+from zoo.metrics.manifold import PROTOCOL as MANIFOLD_PROTOCOL
 
 
 def default_cache_dir() -> Path:
@@ -47,6 +49,7 @@ class SampleQuality(TestAndEveryNEpochs):
         weights_path: str | None = None,  # the extractor's weights (offline Inception, for instance)
         kid: bool = True,
         inception_score: bool = True,
+        manifold: bool = True,  # precision/recall (k = 3) and density/coverage (k = 5) of the kept features; needs kid
         batch_size: int = 500,
         cache_dir: str | None = None,
         seed: int = 0,
@@ -58,7 +61,7 @@ class SampleQuality(TestAndEveryNEpochs):
         self.every_n_epochs, self.num_samples, self.num_real = every_n_epochs, num_samples, num_real
         self.real_split, self.extractor_name, self.weights_path = real_split, extractor, weights_path
         self.kid, self.inception_score, self.batch_size, self.seed = kid, inception_score, batch_size, seed
-        self.live = live
+        self.live, self.manifold = live, manifold and kid
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.quality: ImageQuality | None = None
         self.real_key: str | None = None
@@ -86,6 +89,7 @@ class SampleQuality(TestAndEveryNEpochs):
                          "num_real": quality.num_real_total(), "num_generated": num_samples,
                          "image_size": list(data.dims), "data": type(data).__name__,
                          "kid_subset_size": quality.kid.subset_size if quality.kid is not None else None,
+                         **({"manifold": MANIFOLD_PROTOCOL} if quality.manifold else {}),
                          "sampler": ("EMA generator; *_live: the trained generator" if self.live else "EMA generator")
                          if has_ema else "generator",
                          "real_statistics": self.real_key}
@@ -122,7 +126,8 @@ class SampleQuality(TestAndEveryNEpochs):
             if name == "auto":
                 name = "digit_classifier" if data.dims[0] == 1 else "inception"
             self.quality = ImageQuality(build_extractor(name, self.weights_path), kid=self.kid,
-                                        inception_score=self.inception_score, seed=self.seed)
+                                        inception_score=self.inception_score, seed=self.seed,
+                                        manifold=self.manifold)
         quality = self.quality.to(device)
         request = (id(data), split, num_real)
         if request == self.real_request:  # the real side is in place: no reloading, no re-hashing

@@ -18,6 +18,9 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance  # the submodules: torch-fidelity is only
 from torchmetrics.image.inception import InceptionScore  # needed for Inception features, which
 from torchmetrics.image.kid import KernelInceptionDistance  # zoo.metrics.extractors imports itself
+from torchmetrics.utilities import dim_zero_cat
+
+from zoo.metrics.manifold import manifold_metrics
 
 REAL_STATES = ("real_features_sum", "real_features_cov_sum", "real_features_num_samples")
 
@@ -34,10 +37,14 @@ class Precomputed(nn.Module):
 
 
 class ImageQuality(nn.Module):
+    """`manifold`: also precision, recall, density and coverage (zoo.metrics.manifold) of the features KID keeps
+    (so only with `kid`)."""
+
     def __init__(self, extractor: nn.Module, kid: bool = True, inception_score: bool = True,
-                 kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0):
+                 kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0, manifold: bool = True):
         super().__init__()
         self.extractor, self.seed, self.kid_subset_size = extractor, seed, kid_subset_size
+        self.manifold = manifold and kid
         width = extractor.num_features
         self.fid = FrechetInceptionDistance(feature=Precomputed(width), reset_real_features=False)
         self.kid = KernelInceptionDistance(feature=Precomputed(width), subsets=kid_subsets,
@@ -69,6 +76,11 @@ class ImageQuality(nn.Module):
                 self.kid.subset_size = min(self.kid_subset_size, self.num_real_total(), self.total(num_fake))
                 kid_mean, kid_std = self.kid.compute()
                 results.update(kid_mean=float(kid_mean), kid_std=float(kid_std))
+                if self.manifold:
+                    with self.kid.sync_context():  # every rank's features, as KID's compute gathers them
+                        real, fake = (dim_zero_cat(features) for features in
+                                      (self.kid.real_features, self.kid.fake_features))
+                    results.update(manifold_metrics(real, fake))
             if self.inception_score is not None:
                 is_mean, is_std = self.inception_score.compute()
                 results.update(inception_score_mean=float(is_mean), inception_score_std=float(is_std))
