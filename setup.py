@@ -10,5 +10,5 @@ setup(
     packages=[*find_packages(include=["zoo", "zoo.*"]), *recipe_packages, "zoo.checkpoints"],
     package_dir={"zoo.configs": "configs", "zoo.checkpoints": "checkpoints"},
     package_data={"zoo": ["pretrained.json"], **{name: ["*.yaml"] for name in recipe_packages},
-                  "zoo.checkpoints": ["digit_classifier.mnist/*"]},
+                  "zoo.checkpoints": ["digit_classifier.mnist/*", "digit_classifier_lenet.mnist/*"]},
 )

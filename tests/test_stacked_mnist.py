@@ -153,6 +153,32 @@ def test_the_callback_counts_every_sample_in_every_batch():
     assert results["test/kl"] == pytest.approx(scipy.stats.entropy(counts, np.ones(1000)), rel=1e-10)
 
 
+class ReadsNineAsEight(ReadsIntensity):
+    """A second stand-in classifier that reads digit 9 as 8, confidently."""
+
+    def forward(self, x):
+        logits = 20 * super().forward(x)
+        return torch.where(logits[:, 9:] > 0, 20 * torch.nn.functional.one_hot(torch.tensor(8), 10).float(), logits)
+
+
+def test_a_second_classifier_reads_the_same_samples_and_the_disagreements_are_counted():
+    class Trainer:
+        fast_dev_run = False
+        datamodule = None
+
+    callback = StackedMNISTModes(num_samples=1_000, batch_size=300)
+    callback.classifier = ReadsIntensity()  # one-hot logits: top probability e / (e + 9) = 0.23, below 0.9
+    callback.classifier.protocol = {"extractor": "intensity", "weights_sha256": "-"}
+    callback.check = ReadsNineAsEight()
+    callback.check.protocol = {"classifier": "nine as eight"}
+    results = callback.evaluate(Trainer(), CyclesModes(period=1000), "test")  # each mode once
+    assert results["test/modes"] == 1000 and results["test/kl"] == pytest.approx(0.0, abs=1e-12)
+    assert results["test/modes_check"] == 9**3  # no 9 is ever read: the modes of digits 0-8 only
+    assert results["test/agreement"] == pytest.approx(0.9)  # a tenth of the channels show a 9
+    assert results["test/low_confidence"] == 1.0
+    assert callback.protocol["check_classifier"] == {"classifier": "nine as eight"}
+
+
 def test_lightning_test_of_the_recipe_reports_modes_and_kl_of_both_generators(tmp_path, mnist_root):
     report = run_test_command("configs/gan/dcgan_stacked_mnist.yaml", tmp_path, "--data.root", str(mnist_root),
                               "--data.num_train", "256", "--data.val_size", "64", "--data.test_size", "64",

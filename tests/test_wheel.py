@@ -16,7 +16,8 @@ from pathlib import Path
 from tests.conftest import REPO, fill_hf_cache
 from zoo import hub
 
-SOURCES = ["zoo", "configs", "setup.py", "pyproject.toml", "README.md", "checkpoints/digit_classifier.mnist"]
+SOURCES = ["zoo", "configs", "setup.py", "pyproject.toml", "README.md", "checkpoints/digit_classifier.mnist",
+           "checkpoints/digit_classifier_lenet.mnist"]
 REVISION = "89abcdef0123456789abcdef0123456789abcdef"
 
 CHECKS = """

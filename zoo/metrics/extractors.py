@@ -20,10 +20,26 @@ from torch import nn
 
 from zoo.errors import InputError
 from zoo.hub import sha256_of
-from zoo.nets.classifier import NUM_FEATURES, DigitClassifier
+from zoo.nets.classifier import NUM_FEATURES, DigitClassifier, LeNetClassifier
 from zoo.recipes import CHECKPOINTS
 
 DIGIT_CLASSIFIER_WEIGHTS = CHECKPOINTS / "digit_classifier.mnist" / "model.safetensors"  # in a wheel too
+CHECK_CLASSIFIER_WEIGHTS = CHECKPOINTS / "digit_classifier_lenet.mnist" / "model.safetensors"  # in a wheel too
+
+
+def check_classifier(weights_path: str | Path | None = None) -> nn.Module:
+    """The second digit classifier (`LeNetClassifier`, another design, seed and augmentation), in eval mode:
+    images (B, 1, 28, 28) in [0, 1] -> logits (B, 10). Its `protocol` names it and its weights' sha256."""
+    path = Path(weights_path or CHECK_CLASSIFIER_WEIGHTS)
+    if not path.is_file():
+        raise FileNotFoundError(f"second digit classifier weights not found at {path}: train them with `python "
+                                f"benchmarks/train_digit_classifier.py --root <MNIST root> --architecture lenet "
+                                f"--seed 1 --shift 2 --out {path}`")
+    net = LeNetClassifier()
+    net.load_state_dict(load_file(str(path)))
+    net.eval().requires_grad_(False)
+    net.protocol = {"classifier": "digit_classifier_lenet.mnist", "weights_sha256": sha256_of(path)}
+    return net
 
 
 class DigitFeatures(nn.Module):

@@ -17,12 +17,26 @@ from zoo.data.stacked_mnist import mode_of
 NUM_MODES = 1000
 
 
-def classify_channels(images: torch.Tensor, classifier: nn.Module) -> torch.Tensor:
-    """The digit (B, 3) of each channel of images (B, 3, H, W) in [0, 1]; `classifier` maps (N, 1, H, W) to
-    logits (N, 10), or to (features, logits) as zoo.metrics.extractors.DigitFeatures does."""
+def channel_probabilities(images: torch.Tensor, classifier: nn.Module) -> torch.Tensor:
+    """The digit probabilities (B, 3, 10) of each channel of images (B, 3, H, W) in [0, 1]; `classifier` maps
+    (N, 1, H, W) to logits (N, 10), or to (features, logits) as zoo.metrics.extractors.DigitFeatures does."""
     out = classifier(images.reshape(-1, 1, *images.shape[2:]))  # (B * 3, 1, H, W)
     logits = out[1] if isinstance(out, tuple) else out
-    return logits.argmax(dim=1).reshape(len(images), 3)
+    return logits.softmax(dim=1).reshape(len(images), 3, -1)
+
+
+def classify_channels(images: torch.Tensor, classifier: nn.Module) -> torch.Tensor:
+    """The digit (B, 3) of each channel of images (B, 3, H, W) in [0, 1] (see `channel_probabilities`)."""
+    return channel_probabilities(images, classifier).argmax(dim=2)
+
+
+def classifier_checks(probabilities: torch.Tensor, check_digits: torch.Tensor, confident: float = 0.9) -> dict:
+    """How far the mode count can be trusted, from the first classifier's probabilities (N, 3, 10) and a second
+    classifier's digits (N, 3): `low_confidence`, the share of channels whose top probability is below
+    `confident`; `agreement`, the share of channels on which the two classifiers name the same digit."""
+    top, digits = probabilities.max(dim=2)
+    return {"low_confidence": float((top < confident).double().mean()),
+            "agreement": float((digits == check_digits).double().mean())}
 
 
 def mode_statistics(digits: torch.Tensor) -> dict[str, float]:

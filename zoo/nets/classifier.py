@@ -26,3 +26,20 @@ class DigitClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+class LeNetClassifier(nn.Module):
+    """A second digit classifier of another design, to check what the first one scores (the Stacked-MNIST modes):
+    LeNet-5's two 5x5 convolution blocks (20 and 50 channels) with batch norm, a 500-unit layer and dropout.
+    Input: (B, 1, 28, 28) in [0, 1]; output: logits (B, 10)."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 20, 5), nn.BatchNorm2d(20), nn.ReLU(), nn.MaxPool2d(2),  # (B, 20, 12, 12)
+            nn.Conv2d(20, 50, 5), nn.BatchNorm2d(50), nn.ReLU(), nn.MaxPool2d(2),  # (B, 50, 4, 4)
+            nn.Flatten(), nn.Linear(50 * 4 * 4, 500), nn.ReLU(), nn.Dropout(0.5), nn.Linear(500, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

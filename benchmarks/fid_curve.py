@@ -1,0 +1,56 @@
+"""FID against training iterations: `lightning test` (FID/KID/IS, precision/recall, density/coverage of the EMA
+generator's samples, `_live` for the trained generator) of every checkpoint a run saved, written as JSON. For
+twins trained side by side, the curves show whether one is only slower or worse at every length.
+
+    OMP_NUM_THREADS=1 lightning fit --config configs/gan/dcgan_diffaugment_mnist1.yaml ... \
+        --trainer.max_steps 28200 --trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint \
+        --trainer.callbacks.every_n_epochs 141 --trainer.callbacks.save_top_k -1 --trainer.default_root_dir RUN
+    python benchmarks/fid_curve.py configs/gan/dcgan_diffaugment_mnist1.yaml RUN --root ../shared/data
+
+Writes benchmarks/results/fid_curve_<run name>.json.
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from zoo.cli import main as cli
+
+METRICS = ("test/fid", "test/fid_live", "test/precision", "test/recall", "test/density", "test/coverage")
+
+
+def checkpoints(run: Path) -> list[tuple[int, Path]]:
+    """(global step, path) of each `epoch=E-step=S.ckpt` the run saved, by step."""
+    found = []
+    for path in run.glob("lightning_logs/version_*/checkpoints/epoch=*-step=*.ckpt"):
+        found.append((int(re.search(r"step=(\d+)", path.name).group(1)), path))
+    return sorted(found)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipe")
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--root", default="../shared/data")
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more `lightning test` arguments")
+    args = parser.parse_args()
+    points = []
+    for step, path in checkpoints(args.run):
+        folder = Path("runs/zoo_eval") / f"curve_{args.run.name}_{step}"
+        cli(["test", "--config", args.recipe, "--ckpt_path", str(path), "--trainer.logger", "false",
+             "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(folder),
+             "--data.root", args.root, "--data.download", "false", *args.extra])
+        metrics = json.loads((folder / "test_results.json").read_text())["metrics"]
+        points.append({"step": step, "checkpoint": str(path), **{k: metrics[k] for k in METRICS if k in metrics}})
+        print(points[-1], flush=True)
+    report = {"command": "python " + " ".join(sys.argv), "recipe": args.recipe, "run": str(args.run),
+              "steps": "both players' optimizer steps (a generator iteration is two)", "curve": points}
+    out = Path(f"benchmarks/results/fid_curve_{args.run.name}.json")
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
