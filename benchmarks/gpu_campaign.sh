@@ -15,6 +15,7 @@ PRECISION=${PRECISION:-bf16-mixed}
 SMOKE=${SMOKE:-0}
 EXTRA_DATA=${EXTRA_DATA:-}  # more --data arguments (the CPU test's small fake MNIST)
 ONLY=${ONLY:-}  # a space-separated subset of the entries
+NLL_SAMPLES=$([[ $SMOKE == 1 ]] && echo 2 || echo 5000)  # the VAEs' IS-NLL k
 mkdir -p "$OUT"
 run() {  # entry recipe minutes [extra lightning test arguments]
   local entry=$1 recipe=$2 minutes=$3
@@ -37,8 +38,8 @@ run() {  # entry recipe minutes [extra lightning test arguments]
   echo "$entry $recipe $minutes" >> "$OUT/entries.txt"
 }
 : > "$OUT/entries.txt"
-run vae_mlp.mnist vae/mlp_mnist_elbo 2 --model.test_num_samples "$([[ $SMOKE == 1 ]] && echo 2 || echo 5000)"
-run iwae_mlp.mnist vae/mlp_mnist 2 --model.test_num_samples "$([[ $SMOKE == 1 ]] && echo 2 || echo 5000)"
+run vae_mlp.mnist vae/mlp_mnist_elbo 2 --model.test_num_samples "$NLL_SAMPLES"
+run iwae_mlp.mnist vae/mlp_mnist 2 --model.test_num_samples "$NLL_SAMPLES"
 run dcgan.mnist gan/dcgan_mnist 1
 run hinge_sn.mnist gan/hinge_sn_mnist 1
 python benchmarks/gpu_campaign_table.py "$OUT"

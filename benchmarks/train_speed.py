@@ -153,10 +153,6 @@ def memory_batches(datamodule, generator: torch.Generator):
             yield datamodule.on_after_batch_transfer((images[chosen], labels[chosen]), 0)
 
 
-def time_plain(model, batches, warmup: int, steps: int) -> float:
-    return time_steps(hand_step_fn(model), batches, warmup, steps)
-
-
 def time_steps(step, batches, warmup: int, steps: int) -> float:
     for _ in range(warmup):
         step(next(batches))
@@ -245,7 +241,7 @@ def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, thread
                 if name == "fit":
                     seconds[name].append(time_cli(recipe, root, long, run_dir) - time_cli(recipe, root, short, run_dir))
                 elif name == "plain":
-                    seconds[name].append(time_plain(copy.deepcopy(base), batches, warmup, steps))
+                    seconds[name].append(time_steps(hand_step_fn(copy.deepcopy(base)), batches, warmup, steps))
                 else:
                     step = pythae_step_fn(copy.deepcopy(base))
                     seconds[name].append(time_steps(step, batches, warmup, steps))

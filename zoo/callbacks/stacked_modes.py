@@ -25,13 +25,18 @@ class StackedMNISTModes(ClassifiedSamples):
         self.check_weights_path = check_weights_path
         self.check = None  # the second classifier, loaded with the first when its weights exist
 
-    @torch.no_grad()
-    def evaluate(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> dict[str, float]:
-        num_samples = self.prepare(trainer, module)
+    def prepare(self, trainer: L.Trainer, module: L.LightningModule) -> int:
+        """The first classifier as ClassifiedSamples loads it, and the second one when its weights exist."""
+        num_samples = super().prepare(trainer, module)
         if self.check is None and (self.check_weights_path or CHECK_CLASSIFIER_WEIGHTS.is_file()):
             self.check = check_classifier(self.check_weights_path)
         if self.check is not None:
             self.check.to(module.device)
+        return num_samples
+
+    @torch.no_grad()
+    def evaluate(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> dict[str, float]:
+        num_samples = self.prepare(trainer, module)
         has_ema = getattr(module, "generator_ema", None) is not None
         results = {}
         for suffix, options in [("", {"ema": True}), ("_live", {"ema": False})] if has_ema else [("", {})]:
