@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from zoo import GANModule
-from zoo.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from zoo.losses import discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
 from zoo.nets import MLPDecoder, MLPEncoder
 
 REAL_LOGITS = np.array([-2.0, -0.5, 0.0, 0.7, 3.0, 1.2])
@@ -50,7 +50,7 @@ def test_wgan_gp_of_a_linear_critic_with_gradient_norm_two_is_one():
     critic = lambda x, labels=None: x @ w  # noqa: E731
     real, fake = torch.randn(64, 3), torch.randn(64, 3)
     assert gradient_penalty(critic, real, fake).item() == pytest.approx(1.0, abs=1e-6)
-    assert r1_penalty(critic, real).item() == pytest.approx(4.0, abs=1e-5)
+    assert zero_centred_penalty(critic, real).item() == pytest.approx(4.0, abs=1e-5)
 
 
 def test_wgan_gp_evaluates_the_gradient_on_each_pairs_segment():

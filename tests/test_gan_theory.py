@@ -11,7 +11,7 @@ from torch import nn
 
 from zoo import GANModule
 from zoo.data import ToyMixture
-from zoo.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from zoo.losses import discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
 from zoo.metrics.optimal_discriminator import discriminator_gap, kde_log_prob, optimal_discriminator
 from zoo.nets import MLPEncoder
 
@@ -138,4 +138,4 @@ def test_penalties_of_a_linear_critic():
     critic = lambda x, labels=None: x @ w.T  # noqa: E731
     real, fake = torch.randn(32, 3), torch.randn(32, 3)
     assert gradient_penalty(critic, real, fake).item() == pytest.approx(0.0, abs=1e-10)
-    assert r1_penalty(lambda x, labels=None: 2 * critic(x), real).item() == pytest.approx(4.0)
+    assert zero_centred_penalty(lambda x, labels=None: 2 * critic(x), real).item() == pytest.approx(4.0)

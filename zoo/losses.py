@@ -10,6 +10,11 @@ is exact in float32 for any logit (no BCE on a sigmoid).
 | hinge            | relu(1 - l(x)) + relu(1 + l(G(z)))       | -l(G(z))          (Miyato 18)     |
 | wasserstein      | l(G(z)) - l(x)                           | -l(G(z))          (Arjovsky 17)   |
 | least_squares    | (l(x) - 1)^2 / 2 + l(G(z))^2 / 2         | (l(G(z)) - 1)^2 / 2 (Mao 17)      |
+| relativistic     | softplus(l(G(z_i)) - l(x_i))             | softplus(l(x_i) - l(G(z_i)))      |
+
+`relativistic` is the relativistic pairing GAN (RpGAN; Jolicoeur-Martineau 2019), the objective of R3GAN (Huang et
+al. 2024) together with the zero-centred penalties R1 on real and R2 on generated data: each real image x_i is
+paired with the generated G(z_i) of the same row, so both players need both logits.
 """
 
 from typing import Literal
@@ -19,8 +24,8 @@ import torch.nn.functional as F
 
 from zoo.errors import InputError
 
-Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares"]
-OBJECTIVES = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares")
+Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic"]
+OBJECTIVES = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic")
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, objective: Objective) -> torch.Tensor:
@@ -32,10 +37,14 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, obj
         return fake_logits.mean() - real_logits.mean()
     if objective == "least_squares":
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+    if objective == "relativistic":
+        return F.softplus(fake_logits - real_logits).mean()
     raise InputError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
 
 
-def generator_loss(fake_logits: torch.Tensor, objective: Objective) -> torch.Tensor:
+def generator_loss(fake_logits: torch.Tensor, objective: Objective,
+                   real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """The generator's loss; `real_logits` (paired row by row with the fakes) only for `relativistic`."""
     if objective == "minimax":
         return -F.softplus(fake_logits).mean()  # log(1 - D) = -softplus(l)
     if objective == "non_saturating":
@@ -44,6 +53,11 @@ def generator_loss(fake_logits: torch.Tensor, objective: Objective) -> torch.Ten
         return -fake_logits.mean()
     if objective == "least_squares":
         return 0.5 * ((fake_logits - 1) ** 2).mean()
+    if objective == "relativistic":
+        if real_logits is None:
+            raise InputError("the relativistic objective's generator loss pairs each fake with a real image: "
+                             "pass real_logits")
+        return F.softplus(real_logits - fake_logits).mean()
     raise InputError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
 
 
@@ -64,6 +78,6 @@ def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, labe
     return ((_input_gradients(discriminator, between, labels).norm(dim=1) - 1) ** 2).mean()
 
 
-def r1_penalty(discriminator, real: torch.Tensor, labels=None) -> torch.Tensor:
-    """R1 (Mescheder et al. 2018): E_data[||grad D(x)||^2]."""
-    return _input_gradients(discriminator, real, labels).pow(2).sum(1).mean()
+def zero_centred_penalty(discriminator, x: torch.Tensor, labels=None) -> torch.Tensor:
+    """E_x[||grad_x D(x)||^2]: R1 (Mescheder et al. 2018) over real images x, R2 over generated ones."""
+    return _input_gradients(discriminator, x, labels).pow(2).sum(1).mean()

@@ -26,7 +26,7 @@ from zoo.augment import check_policy, diff_augment
 from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
-from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
 from zoo.metrics.clustering import ClusteringAccuracy
 from zoo.modules.auxiliary import InfoGANHead, auxiliary_head
 from zoo.modules.guards import check_finite
@@ -51,6 +51,7 @@ class GANModule(ZooModule):
         gradient_penalty: float = 0.0,
         r1_gamma: float = 0.0,
         r1_every: int = 1,
+        r2_gamma: float = 0.0,  # R2: r2_gamma / 2 * E[||grad D(G(z))||^2], on R1's lazy schedule (R3GAN: = r1_gamma)
         ema_decay: float | None = None,
         pac: int = 1,
         latent_categories: int = 0,
@@ -67,8 +68,8 @@ class GANModule(ZooModule):
     ):
         super().__init__()
         image_shape = tuple(image_shape)
-        check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
-                              ema_decay, pac, output_activation, latent_categories)
+        check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, (r1_gamma, r2_gamma),
+                              r1_every, ema_decay, pac, output_activation, latent_categories)
         check_policy(diffaugment)
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
@@ -224,12 +225,15 @@ class GANModule(ZooModule):
                 penalty = gradient_penalty(self.discriminate, real, fake, labels)
                 d_loss = d_loss + hp.gradient_penalty * penalty
                 logs["gradient_penalty"] = penalty.detach()
-            if hp.r1_gamma > 0 and int(self.discriminator_steps) % hp.r1_every == 0:
-                penalty = r1_penalty(self.discriminate, real, labels)
-                d_loss = d_loss + hp.r1_gamma / 2 * hp.r1_every * penalty  # lazy: scaled by its period
-                logs["r1_penalty"] = penalty.detach()
+            lazy_step = int(self.discriminator_steps) % hp.r1_every == 0
+            for name, gamma, images in (("r1_penalty", hp.r1_gamma, real), ("r2_penalty", hp.r2_gamma, fake)):
+                if gamma > 0 and lazy_step:
+                    penalty = zero_centred_penalty(self.discriminate, images, labels)
+                    d_loss = d_loss + gamma / 2 * hp.r1_every * penalty  # lazy: scaled by its period
+                    logs[name] = penalty.detach()
             check_finite(self, {**logs, "d_loss_with_penalties": d_loss},
-                         ("d_loss", "gradient_penalty", "r1_penalty", "d_loss_with_penalties"), inputs=real)
+                         ("d_loss", "gradient_penalty", "r1_penalty", "r2_penalty", "d_loss_with_penalties"),
+                         inputs=real)
             d_optimizer.zero_grad(set_to_none=True)
             self.manual_backward(d_loss)
             d_optimizer.step()
@@ -237,20 +241,22 @@ class GANModule(ZooModule):
         logs["d_real"] = torch.sigmoid(real_logits.detach()).mean()
         logs["d_fake"] = torch.sigmoid(fake_logits.detach()).mean()
         if int(self.discriminator_steps) % hp.n_critic == 0:
-            logs["g_loss"] = self.generator_step(g_optimizer, len(real), labels)
+            logs["g_loss"] = self.generator_step(g_optimizer, real, labels)
         logs["generator_iterations"] = self.generator_iterations.float()
         self.train_logs.update(self, logs, len(real))
 
     def on_train_epoch_end(self) -> None:
         self.train_logs.log_epoch(self)
 
-    def generator_step(self, g_optimizer, n: int, labels) -> torch.Tensor:
-        """One generator step; returns its loss (with the auxiliary head's term, when there is one)."""
+    def generator_step(self, g_optimizer, real: torch.Tensor, labels) -> torch.Tensor:
+        """One generator step against the real batch's size (and, for the relativistic objective, its logits);
+        returns its loss (with the auxiliary head's term, when there is one)."""
         with self.toggled_optimizer(g_optimizer):
-            z = self.draw_latents(n)
-            codes = labels if labels is not None else self.draw_categories(n)
+            z = self.draw_latents(len(real))
+            codes = labels if labels is not None else self.draw_categories(len(real))
             fake_logits, fake_aux = self.discriminate_with_aux(self.generate(z, codes), labels)
-            g_loss = generator_loss(fake_logits, self.hparams.objective)
+            real_logits = self.discriminate(real, labels) if self.hparams.objective == "relativistic" else None
+            g_loss = generator_loss(fake_logits, self.hparams.objective, real_logits)
             if self.auxiliary is not None:
                 g_loss = g_loss + self.auxiliary.generator_loss(fake_aux, codes, z)
             check_finite(self, {"g_loss": g_loss}, ("g_loss",))
@@ -350,14 +356,14 @@ class TakesInputTuple(nn.Module):
         return self.net(*inputs)
 
 
-def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, r1_gamma, r1_every,
+def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, gammas, r1_every,
                           ema_decay, pac, output_activation, latent_categories) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
         (objective not in OBJECTIVES, f"objective must be one of {OBJECTIVES}, got {objective!r}"),
         (n_critic < 1, f"n_critic must be >= 1, got {n_critic}"),
-        (gradient_penalty < 0 or r1_gamma < 0, "gradient_penalty and r1_gamma must be >= 0"),
+        (gradient_penalty < 0 or min(gammas) < 0, "gradient_penalty, r1_gamma and r2_gamma must be >= 0"),
         (r1_every < 1, f"r1_every must be >= 1, got {r1_every}"),
         (ema_decay is not None and not 0 < ema_decay < 1, f"ema_decay must lie in (0, 1), got {ema_decay}"),
         (pac < 1, f"pac must be >= 1, got {pac}"),
