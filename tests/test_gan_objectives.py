@@ -122,10 +122,14 @@ def discriminator_losses(steps: int, **kwargs) -> list[tuple[int, float]]:
     return gan.backpropagated[0::2]  # each round: the discriminator's loss, then the generator's
 
 
+def critic_logits(real: torch.Tensor = REAL) -> tuple[np.ndarray, np.ndarray]:
+    """The linear critic's logits on the real batch and on as many copies of the constant generator's point."""
+    real_logits = (real @ CRITIC_WEIGHT.T).squeeze(1).double().numpy() + CRITIC_BIAS
+    return real_logits, np.full(len(real), float(FAKE_POINT @ CRITIC_WEIGHT[0]) + CRITIC_BIAS)
+
+
 def by_hand(objective: str) -> float:
-    real_logits = (REAL @ CRITIC_WEIGHT.T).squeeze(1).double().numpy() + CRITIC_BIAS
-    fake_logits = np.full(len(REAL), float(FAKE_POINT @ CRITIC_WEIGHT[0]) + CRITIC_BIAS)
-    return HAND_FORMULAS[objective][0](real_logits, fake_logits)
+    return HAND_FORMULAS[objective][0](*critic_logits())
 
 
 def test_gan_module_discriminator_loss_is_the_loss_plus_lambda_times_the_gradient_penalty():

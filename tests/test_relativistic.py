@@ -15,17 +15,15 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from tests.test_gan_objectives import (
-    CRITIC_BIAS,
-    CRITIC_WEIGHT,
     FAKE_LOGITS,
-    FAKE_POINT,
     REAL,
     REAL_LOGITS,
     ConstantGenerator,
     LinearCritic,
+    RecordingGAN,
+    critic_logits,
     discriminator_losses,
 )
-from zoo import GANModule
 from zoo.errors import InputError
 from zoo.losses import discriminator_loss, generator_loss, zero_centred_penalty
 
@@ -58,8 +56,7 @@ def test_the_zero_centred_penalty_is_the_exact_squared_input_gradient():
 
 def test_gan_module_adds_r1_on_real_and_r2_on_generated_images():
     """The linear critic's input gradient is w everywhere (||w||^2 = 4), so R1 = R2 = 4 on every lazy step."""
-    real_logits = (REAL @ CRITIC_WEIGHT.T).squeeze(1).double().numpy() + CRITIC_BIAS
-    fake_logits = np.full(len(REAL), float(FAKE_POINT @ CRITIC_WEIGHT[0]) + CRITIC_BIAS)
+    real_logits, fake_logits = critic_logits()
     relativistic = softplus(fake_logits - real_logits).mean()
     for r1, r2 in ((0.0, 0.6), (0.4, 0.6)):
         losses = discriminator_losses(2, objective="relativistic", r1_gamma=r1, r2_gamma=r2)
@@ -69,36 +66,37 @@ def test_gan_module_adds_r1_on_real_and_r2_on_generated_images():
 
 def test_the_generator_step_scores_its_fakes_against_the_real_batch():
     """G's loss is softplus(D(x_i) - D(G(z_i))) on the batch it was given, so it changes with the real images."""
-    class Recording(GANModule):
-        def manual_backward(self, loss, *args, **kwargs):
-            self.backpropagated.append(loss.item())
-            return super().manual_backward(loss, *args, **kwargs)
-
     def generator_loss_on(real: torch.Tensor) -> float:
         frozen = partial(torch.optim.SGD, lr=0.0)
-        gan = Recording(ConstantGenerator, LinearCritic, image_shape=(2,), latent_dim=2, objective="relativistic",
+        gan = RecordingGAN(ConstantGenerator, LinearCritic, image_shape=(2,), latent_dim=2, objective="relativistic",
                         output_activation="identity", generator_optimizer=frozen, discriminator_optimizer=frozen)
         gan.backpropagated = []
         trainer = L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, logger=False,
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
         trainer.fit(gan, DataLoader(TensorDataset(real, torch.zeros(len(real))), batch_size=len(real)))
-        return gan.backpropagated[1]
+        return gan.backpropagated[1][1]  # (step, loss) of the discriminator, then of the generator
 
     for real in (REAL, REAL + 1.0):
-        real_logits = (real @ CRITIC_WEIGHT.T).squeeze(1).double().numpy() + CRITIC_BIAS
-        fake_logits = np.full(len(real), float(FAKE_POINT @ CRITIC_WEIGHT[0]) + CRITIC_BIAS)
+        real_logits, fake_logits = critic_logits(real)
         assert generator_loss_on(real) == pytest.approx(softplus(real_logits - fake_logits).mean(), rel=1e-5)
 
 
+DATA = torch.zeros(1, 1)  # the Dirac-GAN's data: one point at 0
+
+
+def dirac_losses(discriminate, fake: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The zoo's relativistic losses of the Dirac-GAN (data at 0, the generator the point `fake`, D(x) = psi x): the
+    discriminator's with gamma / 2 (R1 + R2), and the generator's."""
+    d_loss = discriminator_loss(discriminate(DATA), discriminate(fake), "relativistic")
+    if gamma:
+        d_loss = d_loss + gamma / 2 * (zero_centred_penalty(discriminate, DATA) + zero_centred_penalty(discriminate,
+                                                                                                       fake))
+    return d_loss, generator_loss(discriminate(fake), "relativistic", discriminate(DATA))
+
+
 def dirac_vector_field(theta: torch.Tensor, psi: torch.Tensor, gamma: float) -> torch.Tensor:
-    """(-dL_G/dtheta, -dL_D/dpsi) of the Dirac-GAN (data at 0, generator the point theta, D(x) = psi x) on the zoo's
-    relativistic losses, the discriminator's with gamma / 2 (R1 + R2)."""
-    real = torch.zeros(1, 1)
-    discriminate = lambda x, labels=None: (psi * x).squeeze(-1)  # noqa: E731
-    fake = theta.reshape(1, 1)
-    d_loss = discriminator_loss(discriminate(real), discriminate(fake), "relativistic") + gamma / 2 * (
-        zero_centred_penalty(discriminate, real) + zero_centred_penalty(discriminate, fake))
-    g_loss = generator_loss(discriminate(fake), "relativistic", discriminate(real))
+    """(-dL_G/dtheta, -dL_D/dpsi) of the Dirac-GAN at (theta, psi)."""
+    d_loss, g_loss = dirac_losses(lambda x, labels=None: (psi * x).squeeze(-1), theta.reshape(1, 1), gamma)
     (d_theta,) = torch.autograd.grad(g_loss, theta, create_graph=True)
     (d_psi,) = torch.autograd.grad(d_loss, psi, create_graph=True)
     return -torch.stack([d_theta, d_psi])
@@ -128,19 +126,14 @@ def dirac_gan(gamma: float, steps: int = 3000, lr: float = 0.1) -> np.ndarray:
     with torch.no_grad():
         critic.weight.fill_(1.0)
     d_optimizer, g_optimizer = torch.optim.SGD(critic.parameters(), lr=lr), torch.optim.SGD([theta], lr=lr)
-    real = torch.zeros(1, 1)
     discriminate = lambda x, labels=None: critic(x).squeeze(-1)  # noqa: E731
     path = []
     for _ in range(steps):
-        fake = theta.detach()
-        d_loss = discriminator_loss(discriminate(real), discriminate(fake), "relativistic")
-        if gamma:
-            d_loss = d_loss + gamma / 2 * (zero_centred_penalty(discriminate, real)
-                                           + zero_centred_penalty(discriminate, fake))
+        d_loss, _ = dirac_losses(discriminate, theta.detach(), gamma)
         d_optimizer.zero_grad()
         d_loss.backward()
         d_optimizer.step()
-        g_loss = generator_loss(discriminate(theta), "relativistic", discriminate(real))
+        _, g_loss = dirac_losses(discriminate, theta, gamma)  # against the discriminator that just stepped
         g_optimizer.zero_grad()
         g_loss.backward()
         g_optimizer.step()
