@@ -5,8 +5,9 @@ The names below are imported on first use (PEP 562), so `zoo --help` and `zoo li
 
 import importlib
 
-LAZY = {"GANModule": "zoo.modules.gan", "VAEModule": "zoo.modules.vae", "VQVAEModule": "zoo.modules.vqvae",
-        "list_models": "zoo.registry", "load_pretrained": "zoo.registry"}
+from zoo.kinds import KINDS
+
+LAZY = {**{kind.name: kind.module for kind in KINDS}, "list_models": "zoo.registry", "load_pretrained": "zoo.registry"}
 __all__ = list(LAZY)
 __version__ = "0.1.0"
 

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from functools import cache
 
 from zoo.errors import UntrustedConfigError
+from zoo.kinds import CLASSIFIER, KINDS
 
-MODULES = ("zoo.VAEModule", "zoo.GANModule", "zoo.VQVAEModule", "zoo.modules.vae.VAEModule",
-           "zoo.modules.gan.GANModule", "zoo.modules.vqvae.VQVAEModule", "zoo.nets.classifier.DigitClassifier")
+MODULES = (*(kind.class_path for kind in KINDS), *(kind.defined_at for kind in KINDS), CLASSIFIER)
 LIKELIHOODS = ("BernoulliLikelihood", "GaussianLikelihood")  # in zoo.distributions
 INSTANTIATORS = ("lightning.pytorch.cli.instantiate_module", "pytorch_lightning.cli.instantiate_module")
 IMPORT_KEYS = ("class_path", "_class_path", "_instantiator", "callable")  # keys whose value is always an import path

@@ -26,6 +26,7 @@ from zoo.allowlist import leaves
 from zoo.compatibility import check_fits
 from zoo.errors import InputError, UnknownEntryError, WeightsError, debug_requested, one_line_errors
 from zoo.factories import build
+from zoo.kinds import KINDS
 from zoo.loggers import wandb_logger
 from zoo.typos import ZooParser
 
@@ -129,8 +130,7 @@ class ZooCLI(LightningCLI):
             trusted = tuple(value for _, key, value in leaves(recipe) if key == "class_path")  # named by you
             hparams = hub.read_hyperparameters(ckpt_path, trusted)
             model_class = hub.import_object(recipe["class_path"])
-            kinds = [kind for kind in ("zoo.VAEModule", "zoo.GANModule", "zoo.VQVAEModule")
-                     if issubclass(model_class, hub.import_object(kind))]
+            kinds = [kind.class_path for kind in KINDS if issubclass(model_class, hub.import_object(kind.class_path))]
             if kinds:
                 hub.check_checkpoint_kind(ckpt_path, kinds[0])
                 stored = {"class_path": hparams.get("_class_path", kinds[0]), "init_args": hparams}

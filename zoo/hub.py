@@ -20,12 +20,13 @@ import yaml
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from zoo import kinds
 from zoo.allowlist import check_config
 from zoo.errors import WeightsError, WeightsNotFoundError
 
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.yaml", "README.md"
 MAX_FLOAT32_BYTES = 8_000_000  # larger weights are stored in float16 (loading casts back), to stay a few MB
-MODULE_CLASSES = ("zoo.VAEModule", "zoo.GANModule", "zoo.VQVAEModule", "zoo.nets.classifier.DigitClassifier")
+MODULE_CLASSES = (*(kind.class_path for kind in kinds.KINDS), kinds.CLASSIFIER)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -38,9 +39,7 @@ def sha256_of(path: str | Path) -> str:
 
 def module_class_path(hparams: dict) -> str:
     """Which zoo module hyper-parameters belong to (LightningCLI stores `_class_path`; else by their names)."""
-    class_path = hparams.get("_class_path") or ("zoo.VQVAEModule" if "num_codes" in hparams else
-                                                "zoo.VAEModule" if "encoder" in hparams else
-                                                "zoo.GANModule" if "generator" in hparams else None)
+    class_path = kinds.class_path_of(hparams)
     if class_path not in MODULE_CLASSES:
         raise WeightsError(f"not a zoo module's hyper-parameters (class {class_path!r}); expected one of "
                            f"{MODULE_CLASSES}")

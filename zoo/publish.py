@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from huggingface_hub import HfApi, ModelCard, ModelCardData
 
-from zoo import hub
+from zoo import hub, kinds
 
 PUBLISHED = [hub.WEIGHTS, hub.CONFIG, hub.CARD, "samples.png"]
 
@@ -32,7 +32,7 @@ def model_card(folder: str | Path, source: str, results: dict | None = None) -> 
                   "Protocol:", "", "```yaml", yaml.safe_dump(results.get("protocols", {}), sort_keys=False).strip(),
                   "```", ""]
     lines += ["sha256:", "", *[f"- `{name}`: `{hub.sha256_of(folder / name)}`" for name in (hub.WEIGHTS, hub.CONFIG)]]
-    kind = {"VAEModule": "vae", "VQVAEModule": "vae", "GANModule": "gan"}.get(module, "classifier")
+    kind = kinds.tag_of(module)
     return ModelCard(hub_header(kind, list(metrics)) + "\n".join(lines) + "\n")
 
 
