@@ -32,3 +32,14 @@ def test_the_package_names_still_import_on_first_use():
     assert "GANModule" in dir(zoo)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         zoo.nope  # noqa: B018
+
+
+def test_importing_the_zoo_leaves_the_processs_warning_filters_alone():
+    # its dependencies add filters of their own when imported, so they are imported before the snapshot
+    probe = ("import warnings, torch, torchvision, lightning, torchmetrics, scipy.stats, jsonargparse, safetensors, "
+             "huggingface_hub; import lightning.pytorch.cli; before = list(warnings.filters); "
+             "import zoo.modules.vae, zoo.modules.gan, zoo.modules.vqvae, zoo.cli, zoo.registry; "
+             "print([f for f in warnings.filters if f not in before])")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -22,7 +22,6 @@ After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder
 """
 
 import math
-import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -62,9 +61,6 @@ NetFactory = Callable[[tuple, int, int], nn.Module]
 LikelihoodFactory = Callable[[tuple], nn.Module]
 FACTORIES = ("encoder", "decoder", "likelihood", "optimizer", "lr_scheduler")
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active if Cov_x(E_q[z_j]) > 0.01
-# These are reduced across processes before they are logged (on_validation_epoch_end), so Lightning's advice, once
-# per latent dimension, to log them with sync_dist=True does not apply.
-warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\('val/(active_units|kl_dim/\d+)'")
 
 
 class VAEModule(ZooModule):
@@ -440,9 +436,10 @@ class VAEModule(ZooModule):
         count = self.trainer.strategy.reduce(self._val_sums[1], reduce_op="sum")
         mean_mu, mean_mu2, *mean_kl = sums / count
         variance = mean_mu2 - mean_mu**2  # Cov_x E_q[z_j], per dimension
-        self.log("val/active_units", (variance > ACTIVE_UNIT_THRESHOLD).sum().float())
+        # Already the same on every rank; sync_dist averages equal values, and keeps Lightning from warning per key.
+        self.log("val/active_units", (variance > ACTIVE_UNIT_THRESHOLD).sum().float(), sync_dist=True)
         if mean_kl:
-            self.log_dict({f"val/kl_dim/{j:03d}": v for j, v in enumerate(mean_kl[0])})
+            self.log_dict({f"val/kl_dim/{j:03d}": v for j, v in enumerate(mean_kl[0])}, sync_dist=True)
 
     def test_step(self, batch, batch_idx):
         x, labels = self.unpack(batch)
