@@ -13,8 +13,9 @@ from torch.utils.data import DataLoader, TensorDataset
 import zoo
 from tests.conftest import REPO
 from zoo import GANModule, VAEModule, hub, registry
-from zoo.cli import console, main, resolve_weights
+from zoo.cli import main, resolve_weights
 from zoo.commands import main as zoo_command
+from zoo.console import console
 from zoo.data import Digits
 from zoo.errors import InputError, NonFiniteError, UnknownEntryError, WeightsError, debug_requested, one_line_errors
 from zoo.nets import MLPDecoder, MLPEncoder

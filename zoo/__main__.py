@@ -1,3 +1,3 @@
-from zoo.cli import console
+from zoo.console import console
 
 console()

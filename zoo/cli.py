@@ -24,13 +24,13 @@ from lightning.pytorch.utilities import rank_zero_info
 from zoo import hub, recipes
 from zoo.allowlist import leaves
 from zoo.compatibility import check_fits
-from zoo.errors import InputError, UnknownEntryError, WeightsError, debug_requested, one_line_errors
+from zoo.console import SUBCOMMANDS, check_arguments
+from zoo.errors import InputError, UnknownEntryError, WeightsError
 from zoo.factories import build
 from zoo.kinds import KINDS
 from zoo.loggers import wandb_logger
 from zoo.typos import ZooParser
 
-SUBCOMMANDS = ("fit", "validate", "test", "predict")
 RANDOM = "random"  # --weights random: test an untrained model on purpose
 TRAINER_DEFAULTS = recipes.TRAINER_DEFAULTS
 YAML_LOAD = get_loader("yaml")  # jsonargparse's own YAML reading (its number and `key:` handling), then `zoo:`
@@ -250,28 +250,7 @@ def build_cli(defaults: list[str], args) -> LightningCLI:
     )
 
 
-def check_arguments(args: list[str]) -> None:
-    """Mistakes that jsonargparse would answer with a page of usage: a --config that names no file, and a
-    subcommand without the recipe that says which model and data to use."""
-    for i, arg in enumerate(args):
-        if arg == "--config" and i + 1 < len(args):
-            recipes.check_config_path(args[i + 1])
-        elif arg.startswith("--config="):
-            recipes.check_config_path(arg.partition("=")[2])
-    named = any(arg == "--config" or arg.startswith(("--config=", "--model")) for arg in args)
-    helping = any(arg in ("-h", "--help") or arg.startswith("--print_config") for arg in args)
-    if args and args[0] in SUBCOMMANDS and not named and not helping:
-        raise InputError(f"`lightning {args[0]}` needs a recipe: pass --config <recipe>, e.g. --config "
-                         f"zoo:vae/mlp_digits.yaml (`zoo recipes` lists them)")
-
-
-def console(args: list[str] | None = None) -> None:
-    """Entry point of the `lightning` console script and `python -m zoo`: a mistake the zoo knows (a ZooError) is
-    one line, `error: <message>`, and exit status 2; `--debug` or ZOO_DEBUG=1 shows its traceback instead."""
-    args = list(sys.argv[1:] if args is None else args)
-    with one_line_errors(debug_requested(args)):
-        main([arg for arg in args if arg != "--debug"])
-
-
 if __name__ == "__main__":
+    from zoo.console import console
+
     console()

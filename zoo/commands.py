@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from zoo import recipes, registry
-from zoo.errors import UnknownEntryError, debug_requested, one_line_errors
+from zoo.errors import UnknownEntryError, WeightsNotFoundError, debug_requested, one_line_errors
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
             for name in recipes.list_recipes():
                 print(f"{name:36s} {recipes.resolve(name)}")
         elif args.command == "export":
+            if not Path(args.ckpt).exists():  # said before torch loads, in a tenth of the time
+                raise WeightsNotFoundError(f"checkpoint not found: {args.ckpt}")
             from zoo import hub  # torch and the Hub client load only for the commands that use them
             from zoo.publish import model_card
 
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"wrote {weights.parent}: {hub.WEIGHTS} (sha256 {hub.sha256_of(weights)}), {hub.CONFIG} and "
                   f"{hub.CARD}")
         elif args.command == "card":
+            registry.get(args.name)  # an unknown name is said before torch loads
             from zoo.cards import write_picture
 
             print(f"wrote {write_picture(args.name, args.out, args.seed)}")
