@@ -29,6 +29,7 @@ run() {  # entry recipe minutes [extra lightning test arguments]
   if [[ $SMOKE == 1 ]]; then
     budget=(--trainer.max_epochs 1 --trainer.limit_train_batches 2 --trainer.limit_val_batches 1)
     quick=(--trainer.fast_dev_run true)
+    [[ $recipe == vae/* ]] && budget+=(--model.compile false)  # two steps: compiling would be most of the test
   fi
   lightning fit --config "configs/$recipe.yaml" "${data[@]}" "${common[@]}" "${budget[@]}" --seed_everything 0 \
     --trainer.default_root_dir "$dir" > "$dir.fit.log" 2>&1
