@@ -84,6 +84,10 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
      "EMA generator", "runs/zoo/hinge_sn.mnist", HOUR.format("gan/hinge_sn_mnist"), None),
     ("cgan.mnist", "gan/cgan_mnist", "class-conditional GAN with a projection discriminator, EMA generator",
      "runs/zoo/cgan.mnist", HOUR.format("gan/cgan_mnist"), None),
+    ("r3gan.mnist", "gan/r3gan_mnist", "R3GAN's objective (Huang et al. 2024): the relativistic pairing loss with "
+     "zero-centred R1 and R2 penalties (gamma 0.1 each, every 4 discriminator steps), on DCGAN-shaped players of 64 "
+     "base channels with an unnormalised discriminator, EMA generator", "runs/zoo/r3gan.mnist",
+     HOUR.format("gan/r3gan_mnist"), None),
     ("dcgan.mnist10", "gan/dcgan_mnist10", "DCGAN (32 base channels, EMA generator) on 10 % of MNIST (6,000 "
      "images): the plain twin of dcgan_diffaugment.mnist10", "runs/zoo/dcgan.mnist10",
      HOUR.format("gan/dcgan_mnist10"), None),
@@ -107,6 +111,10 @@ ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL s
     ("dcgan.stacked_mnist", "gan/dcgan_stacked_mnist", "PacDCGAN2 (Lin et al. 2018) on Stacked MNIST: DCGAN with "
      "32 base channels, the discriminator judging two samples at once, EMA generator", "runs/zoo/dcgan.stacked_mnist",
      HOUR.format("gan/dcgan_stacked_mnist") + " --trainer.max_time 00:00:50:00", None),
+    ("r3gan.stacked_mnist", "gan/r3gan_stacked_mnist", "R3GAN's objective (Huang et al. 2024) on Stacked MNIST: "
+     "dcgan.stacked_mnist's networks, the discriminator unpacked and unnormalised, relativistic pairing loss with R1 "
+     "and R2 (gamma 0.1 each, every 4 discriminator steps), EMA generator", "runs/zoo/r3gan.stacked_mnist",
+     HOUR.format("gan/r3gan_stacked_mnist") + " --trainer.max_time 00:00:50:00", None),
     ("gan_mlp.ring", "gan/toy_ring", "GAN on PacGAN's ring of 8 Gaussians (non-saturating, R1, EMA)",
      "runs/benchmark_toy/ring_seed0", "python benchmarks/toy_modes.py --recipes ring  (seed 0)", None),
     ("gan_mlp.grid", "gan/toy_grid", "GAN on PacGAN's grid of 25 Gaussians (non-saturating, R1, EMA)",
@@ -131,6 +139,8 @@ PAPER = {  # the paper's figure on the same protocol, beside each entry in the R
     "beta_tcvae.sprites": "MIG about 0.22 on dSprites (Chen et al. 2018, beta-TCVAE); this renderer is not dSprites",
     "vae.sprites": "MIG about 0.05 on dSprites (Chen et al. 2018, VAE); this renderer is not dSprites",
     "dcgan.stacked_mnist": "1000 modes, KL 0.06 (Lin et al. 2018, PacDCGAN2); DCGAN 99 / 3.40",
+    "r3gan.stacked_mnist": "1000 modes, KL about 0.03 (Huang et al. 2024, R3GAN, as issue 30 quotes its table)",
+    "r3gan.mnist": "none comparable: R3GAN reports no MNIST FID; digit-classifier FID (MNIST train vs test: 2.95)",
     **{name: "none comparable: digit-classifier FID, not Inception's (MNIST train vs test: 2.95)"
        for name in ("gan_mlp.mnist", "dcgan.mnist", "lsgan.mnist", "wgan_gp.mnist", "hinge_sn.mnist", "cgan.mnist")},
 }
@@ -280,8 +290,9 @@ LOOKS_FILE = REPO / "benchmarks" / "results" / "looks.json"
 LOOKS = json.loads(LOOKS_FILE.read_text()) if LOOKS_FILE.is_file() else {}
 CLASSIFIER = ("digit_classifier.mnist", None, "MNIST digit classifier: the domain feature extractor of FID/KID/IS",
               None, "python benchmarks/train_digit_classifier.py --root ../shared/data --epochs 4", None)
-SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_score_mean"],
-         "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean",
+MANIFOLD = ["test/precision", "test/recall", "test/density", "test/coverage"]  # where lightning test gave them
+SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_score_mean", *MANIFOLD],
+         "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean", *MANIFOLD,
                        "test/cluster_accuracy", "test/class_accuracy"],
          "vqvae": ["test/fid", "test/inception_score_mean", "test/psnr", "test/perplexity", "test/codes_used"],
          "toy": ["test/modes", "test/high_quality", "test/reverse_kl"],
@@ -402,6 +413,20 @@ def results_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def gan_table(rows: list[dict]) -> str:
+    """The image GANs, best FID first: FID, precision, recall, density, coverage, the paper's figure, the budget."""
+    gans = sorted((row for row in rows if kind_of(row["recipe"]) == "GANModule" and "test/fid" in row["metrics"]),
+                  key=lambda row: row["metrics"]["test/fid"])
+    out = ["| entry | FID | precision | recall | density | coverage | paper | training budget |",
+           "|---|---|---|---|---|---|---|---|"]
+    for row in gans:
+        values = [f"{row['metrics'][k]:.3g}" if k in row["metrics"] else "not measured"
+                  for k in ("test/fid", *MANIFOLD)]
+        out.append(f"| `{row['name']}` | {' | '.join(values)} | {PAPER.get(row['name'], '')} | "
+                   f"{BUDGET.get(row['name'], '7 min, 1 CPU thread')} |")
+    return "\n".join(out)
+
+
 def describe(entries: list[tuple]) -> None:
     """Rewrite the description paragraph and the sha256 list of the named entries' cards and registry rows from
     ENTRIES, SHORT_OF and the folders' files (after fitting an ex-post sampler, say), keeping their measurements."""
@@ -499,6 +524,8 @@ def write_readme_table(ordered: list[dict]) -> None:
     readme = replace_between(readme, start, end, generated)
     start, end = "<!-- effects:start -->", "<!-- effects:end -->"
     readme = replace_between(readme, start, end, f"{start}\n{effects_table(ordered)}\n{end}")
+    start, end = "<!-- gans:start -->", "<!-- gans:end -->"
+    readme = replace_between(readme, start, end, f"{start}\n{gan_table(ordered)}\n{end}")
     (REPO / "README.md").write_text(readme)
 
 
