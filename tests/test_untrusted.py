@@ -16,8 +16,9 @@ import yaml
 
 from tests.conftest import REPO
 from zoo import GANModule, VAEModule, allowlist, hub, registry
-from zoo.cli import console, main
+from zoo.cli import main
 from zoo.commands import main as zoo_command
+from zoo.console import console
 from zoo.errors import UntrustedConfigError
 
 TRAP = "zoo_trap_module"  # a module planted on sys.path: importing it, or calling its Boom, leaves a file behind
