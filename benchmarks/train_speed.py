@@ -162,7 +162,7 @@ def time_steps(step, batches, warmup: int, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def time_cli(recipe: str, root: str, batches: int, run_dir: str) -> float:
+def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[str, ...] = ()) -> float:
     """Wall seconds of `lightning fit --config configs/<recipe>.yaml` for `batches` training batches (across epochs,
     validating after each as the recipe does), run in this process with the user's defaults (progress bar,
     loggers, callbacks, checkpoints), start-up included: the difference of two lengths gives the cost of a step.
@@ -171,7 +171,7 @@ def time_cli(recipe: str, root: str, batches: int, run_dir: str) -> float:
     optimizer_steps = batches * (2 if recipe.startswith("gan/") else 1)  # a GAN batch: one D and one G step
     args = ["fit", "--config", f"configs/{recipe}.yaml", "--data.root", root, "--data.download", "false",
             "--trainer.max_epochs", "-1", "--trainer.max_time", "null", "--trainer.max_steps", str(optimizer_steps),
-            "--trainer.default_root_dir", run_dir, "--seed_everything", "0"]
+            "--trainer.default_root_dir", run_dir, "--seed_everything", "0", *extra]
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # progress, logs
         console(args)
@@ -223,7 +223,8 @@ def pythae_step_fn(model):
     return step
 
 
-def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, threads: int) -> dict:
+def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, threads: int,
+            fit_args: tuple[str, ...] = ()) -> dict:
     """Seconds per training step (one batch: one VAE update, or one D and one G update) of each variant, at
     `threads` threads; the variants rotate within each round so machine load falls on all alike."""
     torch.set_num_threads(threads)
@@ -235,11 +236,12 @@ def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, thread
     variants = ["fit", "plain"] + (["pythae"] if pythae_step_fn(copy.deepcopy(base)) else [])
     seconds = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as run_dir:
-        time_cli(recipe, root, short, run_dir)  # untimed: the first fit fills the compile cache and the imports
+        time_cli(recipe, root, short, run_dir, fit_args)  # untimed: it fills the compile cache and the imports
         for r in range(rounds):
             for name in variants[r % len(variants):] + variants[: r % len(variants)]:
                 if name == "fit":
-                    seconds[name].append(time_cli(recipe, root, long, run_dir) - time_cli(recipe, root, short, run_dir))
+                    seconds[name].append(time_cli(recipe, root, long, run_dir, fit_args) -
+                                        time_cli(recipe, root, short, run_dir, fit_args))
                 elif name == "plain":
                     seconds[name].append(time_steps(hand_step_fn(copy.deepcopy(base)), batches, warmup, steps))
                 else:
@@ -247,7 +249,8 @@ def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, thread
                     seconds[name].append(time_steps(step, batches, warmup, steps))
             print(recipe, threads, "threads, round", r, {k: round(v[-1], 2) for k, v in seconds.items()}, flush=True)
     median = {name: statistics.median(values) / steps for name, values in seconds.items()}
-    result = {"recipe": recipe, "threads": threads, "batch_size": datamodule.batch_size, "timed_steps": steps,
+    result = {"recipe": recipe, "threads": threads, "fit_args": list(fit_args), "batch_size": datamodule.batch_size,
+              "timed_steps": steps,
               "warmup_steps": warmup, "rounds": rounds,
               **{f"{name}_ms_per_step": round(1000 * value, 2) for name, value in median.items()},
               **{f"{name}_seconds": [round(s, 3) for s in values] for name, values in seconds.items()},
@@ -267,6 +270,8 @@ def main() -> None:
                                                                 "loops (compilation happens here)")
     parser.add_argument("--steps", type=int, default=1200, help="timed steps: the long fit runs warmup + steps")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--fit-args", nargs="*", default=[], help="more `lightning fit` arguments for the fit, e.g. "
+                        "--trainer.enable_progress_bar false, to find where its time goes")
     parser.add_argument("--out", default="benchmarks/results/train_speed.json")
     args = parser.parse_args()
     out = Path(args.out)
@@ -275,9 +280,9 @@ def main() -> None:
     for recipe in args.recipes:
         for threads in args.threads:
             count = default_threads if threads == "default" else int(threads)
-            result = measure(recipe, args.root, args.warmup, args.steps, args.rounds, count)
+            result = measure(recipe, args.root, args.warmup, args.steps, args.rounds, count, tuple(args.fit_args))
             result["torch"] = torch.__version__
-            report[f"{recipe} threads={threads}"] = result
+            report[" ".join([f"{recipe} threads={threads}", *args.fit_args])] = result
             print(json.dumps(result), flush=True)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(report, indent=1) + "\n")
