@@ -3,7 +3,8 @@ and regenerate the model cards, `zoo/pretrained.json` (names, recipes, sha256) a
 
     python benchmarks/export_pretrained.py --root ../shared/data [--only vae_mlp.mnist ...] [--no-export]
 
-Sources are the runs that `benchmarks/train_pretrained.sh` (and the benchmarks named below) left in runs/.
+Each entry's facts (recipe, source run, training command, paper figure, budget, shortfall, ex-post sampler) and the
+families' effects are read from `checkpoints/entries.yaml`; the sources are the runs it names in runs/.
 """
 
 import argparse
@@ -20,246 +21,33 @@ from zoo.cli import main as cli
 from zoo.publish import hub_header
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = "bash benchmarks/train_pretrained.sh 7"
-HOUR = ("OMP_NUM_THREADS=1 lightning fit --config configs/{}.yaml --data.root ../shared/data --data.download false "
-        "--seed_everything 0")
-ENTRIES = [  # name, recipe, description, source run, training command, IS-NLL samples for VAEs
-    ("vae_mlp.mnist", "vae/mlp_mnist_elbo", "VAE (Kingma & Welling): MLP 512-512, latent 32, Bernoulli, one-sample "
-     "ELBO, dynamically binarised MNIST", "runs/zoo/vae_mlp.mnist", HOUR.format("vae/mlp_mnist_elbo"), 5000),
-    ("iwae_mlp.mnist", "vae/mlp_mnist", "IWAE (Burda et al.): MLP 512-512, latent 32, Bernoulli, 5-sample IWAE "
-     "bound, dynamically binarised MNIST", "runs/zoo/iwae_mlp.mnist",
-     HOUR.format("vae/mlp_mnist") + " --trainer.max_time 00:01:00:00", 5000),
-    ("vae_conv_gaussian.mnist", "vae/conv_mnist_gaussian", "convolutional VAE, Gaussian likelihood with the "
-     "optimal sigma (Rybkin et al. 2021: sigma^2 = the batch MSE), grey-level MNIST",
-     "runs/zoo/vae_conv_gaussian.mnist",
-     HOUR.format("vae/conv_mnist_gaussian") + " --trainer.max_time 00:00:40:00", 100),
-    ("hvae_vamp.mnist", "vae/hvae_vamp_mnist", "two-stochastic-layer HVAE with the VampPrior (Tomczak & Welling "
-     "2018): q(z2|x), q(z1|x, z2), p(z1|z2), p(x|z1, z2), gated MLP layers of 300, z1 = z2 = 40, K = 500 "
-     "pseudo-inputs started near the data, ELBO with KL warm-up, dynamically binarised MNIST. The shipped model "
-     "before this one stacked Burda et al.'s form (the decoder saw z1 only) and its top layer z2 had died (0 of 50 "
-     "units active)", "runs/zoo/hvae_vamp.mnist", HOUR.format("vae/hvae_vamp_mnist"), 5000),
-    ("infovae.mnist", "vae/infovae_mnist",
-     "InfoVAE (Zhao et al. 2019), the MMD-VAE: the MLP VAE of vae_mlp.mnist with 999 MMD^2(q(z), p(z)) "
-     "(alpha = 0, lambda = 1000) under the authors' one RBF kernel exp(-||x - y||^2 / d), dynamically binarised "
-     "MNIST. The shipped model before this one summed seven inverse-multiquadratic scales, an MMD about 400 times "
-     "the authors' at d = 32, and lost to the plain VAE (IS-NLL 119.5 against 87.9)", "runs/zoo/infovae.mnist",
-     HOUR.format("vae/infovae_mnist"), 1000),
-    ("wae_mmd.mnist", "vae/wae_mmd_mnist", "WAE-MMD (Tolstikhin et al. 2018) as the paper builds it: a "
-     "deterministic encoder z = mu(x), a decoder mean that ends in a sigmoid, latent 8, inverse-multiquadratic MMD "
-     "to N(0, I) with the paper's weight, no KL, grey-level MNIST; the MLP nets of vae_mlp.mnist. The entry before "
-     "this one sampled z = mu + sigma eps (a VAE with beta = 0), had an unbounded decoder and a batch-norm encoder "
-     "whose train-mode codes, those the MMD matched, had twice the variance of those sampling met: FID 264",
-     "runs/zoo/wae_mmd.mnist", HOUR.format("vae/wae_mmd_mnist"), None),
-    ("vae_gaussian8.mnist", "vae/vae_gaussian8_mnist", "wae_mmd.mnist's VAE twin: the same MLP nets, latent 8, "
-     "sigmoid decoder mean, Gaussian likelihood (sigma 0.1), batch 100 and 100 epochs, with the KL to N(0, I) in "
-     "place of the MMD and z = mu + sigma eps; the fair baseline of the WAE's N(0, I) samples",
-     "runs/zoo/vae_gaussian8.mnist", HOUR.format("vae/vae_gaussian8_mnist"), None),
-    ("vqvae.mnist", "vae/vqvae_mnist", "VQ-VAE (van den Oord et al. 2017): 7x7 codes from an EMA codebook of 64, "
-     "then a causal transformer prior over the codes so that sample() draws new digits, grey-level MNIST",
-     "runs/zoo/vqvae.mnist", HOUR.format("vae/vqvae_mnist") + " --trainer.max_time 00:01:35:00", None),
-    ("beta_vae.mnist", "vae/beta_vae_mnist", "beta-VAE (Higgins et al.), beta = 4 with KL warm-up",
-     "runs/zoo/beta_vae.mnist", SCRIPT, 1000),
-    ("cvae_mlp.mnist", "vae/cvae_mnist", "conditional VAE (Sohn et al.): the digit label enters encoder and "
-     "decoder", "runs/zoo/cvae_mlp.mnist", SCRIPT, 1000),
-    ("beta_tcvae.sprites", "vae/beta_tcvae_sprites", "beta-TCVAE (Chen et al. 2018): the KL split into index-code "
-     "MI, total correlation and dimension-wise KL, weighted 1, 6, 1 by minibatch-weighted sampling; the authors' "
-     "MLP encoder (1200-1200, ReLU) and decoder (1200-1200-1200, tanh), latent 10, Bernoulli, batch 256, on the "
-     "zoo's Sprites (dSprites-like, rendered from five factors: not dSprites itself). The entry before this one had "
-     "a conv net of a quarter of the authors' width (8-16-32-64 channels): MIG 0.019 against its twin's 0.016, "
-     "though a better likelihood (IS-NLL 76.2 nats, k = 20)", "runs/zoo/beta_tcvae.sprites",
-     "OMP_NUM_THREADS=1 lightning fit --config configs/vae/beta_tcvae_sprites.yaml --seed_everything 0; export its "
-     "last.ckpt (zoo export), then OMP_NUM_THREADS=1 lightning fit --config configs/vae/beta_tcvae_sprites.yaml "
-     "--weights <that folder> (6,000 more steps)", 20),
-    ("vae.sprites", "vae/vae_sprites", "VAE, the plain twin of beta_tcvae.sprites: the same networks, latent 10, "
-     "Bernoulli and schedule, beta = 1, on the zoo's Sprites (dSprites-like, not dSprites itself)",
-     "runs/zoo/vae.sprites", "OMP_NUM_THREADS=1 lightning fit --config configs/vae/vae_sprites.yaml "
-     "--seed_everything 0; export its last.ckpt (zoo export), then OMP_NUM_THREADS=1 lightning fit --config "
-     "configs/vae/vae_sprites.yaml --weights <that folder> (6,000 more steps)", 20),
-    ("gan_mlp.mnist", "gan/gan_mlp_mnist", "the original GAN (Goodfellow et al.): MLP players, non-saturating "
-     "generator loss", "runs/zoo/gan_mlp.mnist", HOUR.format("gan/gan_mlp_mnist").replace("THREADS=1", "THREADS=2")
-     + " --trainer.max_time 00:00:19:00 --trainer.max_epochs 200", None),
-    ("dcgan.mnist", "gan/dcgan_mnist", "DCGAN (Radford et al.), 32 base channels, with an EMA generator",
-     "runs/zoo/dcgan.mnist", HOUR.format("gan/dcgan_mnist"), None),
-    ("lsgan.mnist", "gan/lsgan_mnist", "least-squares GAN (Mao et al. 2017), DCGAN players with 64 base channels, "
-     "EMA generator", "runs/zoo/lsgan.mnist", HOUR.format("gan/lsgan_mnist"), None),
-    ("wgan_gp.mnist", "gan/wgan_gp_mnist", "WGAN-GP (Gulrajani et al.): Wasserstein critic, gradient penalty 10, "
-     "5 critic steps, EMA generator", "runs/zoo/wgan_gp.mnist", HOUR.format("gan/wgan_gp_mnist"), None),
-    ("hinge_sn.mnist", "gan/hinge_sn_mnist", "hinge loss with a spectrally normalised discriminator (Miyato et al.), "
-     "EMA generator", "runs/zoo/hinge_sn.mnist", HOUR.format("gan/hinge_sn_mnist"), None),
-    ("cgan.mnist", "gan/cgan_mnist", "class-conditional GAN with a projection discriminator, EMA generator",
-     "runs/zoo/cgan.mnist", HOUR.format("gan/cgan_mnist"), None),
-    ("r3gan.mnist", "gan/r3gan_mnist", "R3GAN's objective (Huang et al. 2024): the relativistic pairing loss with "
-     "zero-centred R1 and R2 penalties (gamma 0.1 each, every 4 discriminator steps), on DCGAN-shaped players of 64 "
-     "base channels with an unnormalised discriminator, EMA generator", "runs/zoo/r3gan.mnist",
-     HOUR.format("gan/r3gan_mnist"), None),
-    ("dcgan.mnist10", "gan/dcgan_mnist10", "DCGAN (32 base channels, EMA generator) on 10 % of MNIST (6,000 "
-     "images): the plain twin of dcgan_diffaugment.mnist10", "runs/zoo/dcgan.mnist10",
-     HOUR.format("gan/dcgan_mnist10"), None),
-    ("dcgan_diffaugment.mnist10", "gan/dcgan_diffaugment_mnist10", "DCGAN with DiffAugment (Zhao et al. 2020, "
-     "translation + cutout) on 10 % of MNIST (6,000 images), the same steps as its plain twin dcgan.mnist10",
-     "runs/zoo/dcgan_diffaugment.mnist10", HOUR.format("gan/dcgan_diffaugment_mnist10"), None),
-    ("dcgan.mnist1", "gan/dcgan_mnist1", "DCGAN (32 base channels, EMA generator) on 1 % of MNIST (600 images): "
-     "the plain twin of dcgan_diffaugment.mnist1", "runs/zoo/dcgan.mnist1", HOUR.format("gan/dcgan_mnist1"), None),
-    ("dcgan_diffaugment.mnist1", "gan/dcgan_diffaugment_mnist1", "DCGAN with DiffAugment (Zhao et al. 2020, "
-     "translation + cutout) on 1 % of MNIST (600 images), the same steps as its plain twin dcgan.mnist1",
-     "runs/zoo/dcgan_diffaugment.mnist1", HOUR.format("gan/dcgan_diffaugment_mnist1"), None),
-    ("infogan.mnist", "gan/infogan_mnist", "InfoGAN (Chen et al. 2016) with the paper's networks (G: FC 1024 - FC "
-     "7x7x128 - two up-convolutions; D: two convolutions - FC 1024; Q: its own FC 128 on D's body), a 10-way "
-     "categorical and 2 continuous codes weighted 1 as in the authors' code, learning rates 1e-3 (G) and 2e-4 (D)",
-     "runs/zoo/infogan.mnist", HOUR.format("gan/infogan_mnist").replace(" --seed_everything 0", "") +
-     " --data.batch_size 128 --trainer.max_epochs 12 --trainer.max_time 00:01:05:00, stopped by max_time after "
-     "8.2 epochs, then resumed from its last.ckpt with --trainer.max_epochs 16 --trainer.max_time 00:02:00:00", None),
-    ("acgan.mnist", "gan/acgan_mnist", "ACGAN (Odena et al. 2017): DCGAN-sized players, the discriminator's class "
-     "head beside its real/fake logit, EMA generator", "runs/zoo/acgan.mnist",
-     HOUR.format("gan/acgan_mnist") + " --trainer.max_time 00:00:40:00", None),
-    ("dcgan.stacked_mnist", "gan/dcgan_stacked_mnist", "PacDCGAN2 (Lin et al. 2018) on Stacked MNIST: DCGAN with "
-     "32 base channels, the discriminator judging two samples at once, EMA generator", "runs/zoo/dcgan.stacked_mnist",
-     HOUR.format("gan/dcgan_stacked_mnist") + " --trainer.max_time 00:00:50:00", None),
-    ("r3gan.stacked_mnist", "gan/r3gan_stacked_mnist", "R3GAN's objective (Huang et al. 2024) on Stacked MNIST: "
-     "dcgan.stacked_mnist's networks, the discriminator unpacked and unnormalised, relativistic pairing loss with R1 "
-     "and R2 (gamma 0.1 each, every 4 discriminator steps), EMA generator", "runs/zoo/r3gan.stacked_mnist",
-     HOUR.format("gan/r3gan_stacked_mnist") + " --trainer.max_time 00:00:50:00", None),
-    ("gan_mlp.ring", "gan/toy_ring", "GAN on PacGAN's ring of 8 Gaussians (non-saturating, R1, EMA)",
-     "runs/benchmark_toy/ring_seed0", "python benchmarks/toy_modes.py --recipes ring  (seed 0)", None),
-    ("gan_mlp.grid", "gan/toy_grid", "GAN on PacGAN's grid of 25 Gaussians (non-saturating, R1, EMA)",
-     "runs/benchmark_toy/grid_seed0", "python benchmarks/toy_modes.py --recipes grid  (seed 0)", None),
-]
-PAPER = {  # the paper's figure on the same protocol, beside each entry in the README table
-    "vae_mlp.mnist": "86.76 nats (Burda et al. 2016, VAE, 3280 epochs)",
-    "iwae_mlp.mnist": "84.78 nats (Burda et al. 2016, IWAE k=50)",
-    "hvae_vamp.mnist": "81.24 nats (Tomczak & Welling 2018, HVAE + VampPrior)",
-    "cvae_mlp.mnist": "none on this protocol",
-    "infovae.mnist": "none on this protocol (Zhao et al. report no MNIST IS-NLL; their claim: the likelihood of a "
-                     "VAE, better samples)",
-    "vqvae.mnist": "none comparable: the paper gives no MNIST figures",
-    "infogan.mnist": "clustering accuracy about 95 % (Chen et al. 2016, 5 % error)",
-    "acgan.mnist": "none comparable: digit-classifier FID, not Inception's",
-    "vae_gaussian8.mnist": "none: the baseline of wae_mmd.mnist",
-    "wae_mmd.mnist": "none comparable: the paper gives MNIST samples and an Inception FID on CelebA only",
-    "dcgan.mnist10": "BigGAN on 10 % of CIFAR-10: Inception FID 39.78 (Zhao et al. 2020)",
-    "dcgan_diffaugment.mnist10": "BigGAN + DiffAugment on 10 % of CIFAR-10: Inception FID 22.40 (Zhao et al. 2020)",
-    "dcgan.mnist1": "none comparable: the paper's smallest split is 10 % of CIFAR-10 (BigGAN: FID 39.78)",
-    "dcgan_diffaugment.mnist1": "none comparable: the paper's smallest split is 10 % of CIFAR-10 (with DiffAugment: "
-                                "FID 22.40)",
-    "beta_tcvae.sprites": "MIG about 0.22 on dSprites (Chen et al. 2018, beta-TCVAE); this renderer is not dSprites",
-    "vae.sprites": "MIG about 0.05 on dSprites (Chen et al. 2018, VAE); this renderer is not dSprites",
-    "dcgan.stacked_mnist": "1000 modes, KL 0.06 (Lin et al. 2018, PacDCGAN2); DCGAN 99 / 3.40",
-    "r3gan.stacked_mnist": "1000 modes, KL about 0.03 (Huang et al. 2024, R3GAN, as issue 30 quotes its table)",
-    "r3gan.mnist": "none comparable: R3GAN reports no MNIST FID; digit-classifier FID (MNIST train vs test: 2.95)",
-    **{name: "none comparable: digit-classifier FID, not Inception's (MNIST train vs test: 2.95)"
-       for name in ("gan_mlp.mnist", "dcgan.mnist", "lsgan.mnist", "wgan_gp.mnist", "hinge_sn.mnist", "cgan.mnist")},
-}
-BUDGET = {  # training budget of the shipped weights; entries not named here had 7 one-thread CPU minutes
-    "vae_mlp.mnist": "51 min, 1 CPU thread, 180 epochs",
-    "iwae_mlp.mnist": "41 min, 1 CPU thread, 70 epochs",
-    "infovae.mnist": "70 min, 1 CPU thread, 180 epochs (77,400 steps)",
-    "wae_mmd.mnist": "33 min, 1 CPU thread, 100 epochs (55,000 steps of 100)",
-    "vae_gaussian8.mnist": "about 30 min, 1 CPU thread, 100 epochs (55,000 steps of 100)",
-    "r3gan.mnist": "60 min, 1 CPU thread, 11.5 epochs (9,633 generator iterations)",
-    "dcgan.mnist10": "50 epochs (4,700 generator iterations), 1 CPU thread, 13 min running on a shared machine",
-    "dcgan_diffaugment.mnist10": "50 epochs (4,700 generator iterations), 1 CPU thread, 22 min wall (12.5 CPU min)",
-    "vqvae.mnist": "1 CPU thread, 28 epochs (12,040 steps): 8 auto-encoder epochs, then 20 of the prior (width "
-                   "128), 75 wall-minutes beside another training. The prior of width 64 (3 layers, 30 epochs) gave "
-                   "FID 45.9 from reconstructions that score FID 10.6: the prior's capacity was what held it back",
-    "infogan.mnist": "about 107 min, 1 CPU thread: 16 epochs at batch 128 (6,880 generator iterations; the "
-                     "authors': 5,000)",
-    "acgan.mnist": "37 min wall (19 CPU min), 1 CPU thread: 10 epochs (8,600 generator iterations)",
-    "dcgan.mnist": "60 min, 1 CPU thread",
-    "gan_mlp.mnist": "19 min, 2 CPU threads",
-    **{name: "41 CPU min, 1 CPU thread (85 min wall, four runs sharing 2 cores)"
-       for name in ("lsgan.mnist", "wgan_gp.mnist", "hinge_sn.mnist", "cgan.mnist")},
-    "beta_tcvae.sprites": "12,000 steps of 256 (3.1 M images; the authors': 18,000 of 2,048): 6,000 from scratch "
-                          "(56 min), then 6,000 more from those weights with a fresh Adam (33 min), 1 CPU thread",
-    "vae.sprites": "12,000 steps of 256 (3.1 M images), the same two stages as its twin's, 1 CPU thread",
-    "dcgan.mnist1": "470 epochs of 600 images (4,700 generator iterations), 10 min, 1 CPU thread",
-    "dcgan_diffaugment.mnist1": "470 epochs of 600 images (4,700 generator iterations), 16 min, 1 CPU thread",
-    "vae_conv_gaussian.mnist": "40 min, 1 CPU thread",
-    "hvae_vamp.mnist": "about 75 min, 1 CPU thread, 60 epochs (33,000 steps)",
-    "dcgan.stacked_mnist": "50 min, 1 CPU thread (34,000 generator iterations); 3 seeds in benchmarks/",
-    "gan_mlp.ring": "458 s, 1 CPU thread",
-    "gan_mlp.grid": "474 s, 1 CPU thread",
-}
-SHORT_OF = {  # the first words of the card of an entry that falls short of its paper or target
-    "hvae_vamp.mnist": "IS-NLL 83.74 nats (k = 5000), 4.2 nats better than the one-layer vae_mlp.mnist (87.93) "
-                       "and short of Tomczak & Welling's 81.24 after 60 epochs (theirs: up to 2000)",
-    "infovae.mnist": "IS-NLL 90.25 nats (k = 1000), 2.3 behind vae_mlp.mnist (87.93; the target was within 2), and "
-                     "its N(0, I) samples FID 63.1 against vae_mlp.mnist's 62.5 from the same prior: the MMD term no "
-                     "longer hurts, but it does not sharpen the samples either. The cause measured so far: at latent "
-                     "32 the plain VAE's aggregate posterior is already about as close to N(0, I) as a batch of 500 "
-                     "can tell (MMD^2 1.7e-4 with the authors' kernel, two prior draws up to 1.7e-4 apart; InfoVAE's "
-                     "1.8e-4, no closer: benchmarks/results/aggregate_posterior_mmd.json), so the term has little "
-                     "to move; the prior's "
-                     "holes that cost the samples (a fitted mixture gives vae_mlp.mnist FID 16.4) are finer than it "
-                     "sees",
-    "infogan.mnist": "Its categorical code is the digit: clustering accuracy 90.1 % on the test digits (the target "
-                     "90 %; the entry before issue 26: 45.7 %), short of the paper's about 95 %. 16 epochs (the "
-                     "previous weights: 8.2 at 86.2 %)",
-    "vae_mlp.mnist": "IS-NLL 87.9 nats, short of the target 87.0 (Burda et al.: 86.76). sample(n) draws from a "
-                     "10-component Gaussian mixture fitted to the aggregate posterior: FID 16.4 against 62.5 from "
-                     "N(0, I) (sample(n, sampler=\"prior\"); benchmarks/results/ex_post_gmm_vae_mlp.mnist.json)",
-    "iwae_mlp.mnist": "IS-NLL 86.4 nats, short of the target 85.0 (Burda et al.'s IWAE k=50: 84.78)",
-    "vae_conv_gaussian.mnist": "sample(n) draws from a 100-component Gaussian mixture fitted to its aggregate "
-                               "posterior: FID 23.9, short of the target 20 (benchmarks/results/"
-                               "ex_post_gmm_num_components100_vae_conv_gaussian.mnist.json); its N(0, I) prior "
-                               "(sample(n, sampler=\"prior\")) draws no digits (FID 984)",
-    "wae_mmd.mnist": "sample() FID 73.7 from N(0, I) against 325 for its VAE twin vae_gaussian8.mnist (the same "
-                     "nets, latent 8, likelihood, batch and epochs, the KL in place of the MMD): the WAE's prior "
-                     "samples are far better than a VAE's built the same way, the paper's effect (the entry before "
-                     "this one: 264). Still short of vae_mlp.mnist's 62.5 from N(0, I), a VAE of latent 32 on "
-                     "binarised digits with a Bernoulli likelihood. Its codes match N(0, I) in mean and covariance "
-                     "(eigenvalues 0.97-1.12) and it reconstructs the test digits at FID 16.4, so what is left is "
-                     "the codes' non-Gaussian shape, which the batch-of-100 MMD does not see",
-    "beta_vae.mnist": "Trained for 7 CPU minutes only: blurred samples (FID 220)",
-    "dcgan.mnist": "FID 66.8, far from the target of 5",
-    "gan_mlp.mnist": "FID 120.1 after 19 minutes on 2 CPU threads, far from the target of 15",
-    "lsgan.mnist": "FID 84.5, far from the target of 8, after 3,900 generator iterations",
-    "wgan_gp.mnist": "FID 74.7, far from the target of 8, after about 1,500 generator iterations (5 critic steps each)",
-    "hinge_sn.mnist": "FID 38.6, far from the target of 5, after 8,000 generator iterations",
-    "cgan.mnist": "FID 12.0 (the trained generator: 9.7), short of the target of 3, after 5,700 generator iterations",
-    "dcgan_diffaugment.mnist10": "Worse than its plain twin, where the paper finds DiffAugment better: FID 221 "
-                                 "against dcgan.mnist10's 102 after the same 4,700 generator iterations",
-    "dcgan_diffaugment.mnist1": "Worse than its plain twin, where the paper finds DiffAugment better, though here "
-                                "its discriminator memorises: FID 225 against dcgan.mnist1's 122.5 after the same "
-                                "4,700 generator iterations, while D's mean on its 600 training digits against "
-                                "held-out ones falls from 0.889 / 0.504 (plain) to 0.598 / 0.573 (benchmarks/results/"
-                                "discriminator_gap.json). Alone, translation gives FID 183 (gap 0.029) and cutout "
-                                "FID 121.8 (gap 0.252; benchmarks/results/diffaugment_ablation_mnist1.json): the "
-                                "translation that stops the memorising is what costs the FID. Not yet measured: "
-                                "whether the plain twin's FID degrades with longer training, where the paper's gain "
-                                "appears",
-    "dcgan.stacked_mnist": "All 1000 modes on each of 3 seeds, but KL 0.146 +- 0.005 to uniform (the trained "
-                           "generators: 0.135 +- 0.003) against PacGAN's 0.06 (benchmarks/results/"
-                           "stacked_mnist_seeds.json); these weights are seed 0's, KL 0.141",
-    "beta_tcvae.sprites": "Meets the MIG targets (0.15 and 3x its twin): MIG 0.202 against vae.sprites' 0.030 "
-                          "(6.7x; Chen et al.'s dSprites figures 0.22 and 0.05), after 12,000 steps of 256 where the "
-                          "authors train 18,000 of 2,048. The cause of the earlier 0.093 was too few steps: the "
-                          "6,000-step entry had its two position latents rotated (x and y mixed), and the further "
-                          "6,000 steps undid it (val MIG 0.128, 0.149, 0.176, 0.170, 0.199, 0.202; pos_x gap 0.10 -> "
-                          "0.31, pos_y 0.09 -> 0.28), while the plain twin's fell (0.043 -> 0.030). The traversal "
-                          "shows one latent each for x, y and scale. Still short: orientation is not held at all "
-                          "(gap 0.0004), and the samples place and size a sprite but draw a round blob, not its shape",
-    "vae.sprites": "MIG 0.030 (Chen et al.: about 0.05 for a VAE on dSprites)",
-}
-EFFECTS = [  # family, the paper's effect, entry, baseline (None; or (name, "prior"): its N(0, I) sample path), measure,
-    # whether "lower" or "higher" is better, and for "higher" the factor over the baseline that shows the effect
-    ("two stochastic layers + VampPrior", "HVAE + VampPrior 81.24 nats on dynamic MNIST, about 5 nats below the "
-     "one-layer VAE with N(0, I) (Tomczak & Welling 2018)", "hvae_vamp.mnist", "vae_mlp.mnist", "test/nll", "lower",
-     1.0),
-    ("IWAE bound", "IWAE k=50 84.78 nats against the VAE's 86.76 with the same nets (Burda et al. 2016)",
-     "iwae_mlp.mnist", "vae_mlp.mnist", "test/nll", "lower", 1.0),
-    ("beta-TCVAE", "MIG about 0.22 against about 0.05 for a VAE on dSprites (Chen et al. 2018)",
-     "beta_tcvae.sprites", "vae.sprites", "test/mig", "higher", 3.0),  # the issue's bar: 3x its twin
-    ("WAE-MMD", "N(0, I) samples as good as or sharper than a VAE's with the same nets (Tolstikhin et al. 2018)",
-     "wae_mmd.mnist", "vae_gaussian8.mnist", "test/fid", "lower", 1.0),
-    ("InfoVAE (MMD-VAE)", "a VAE's likelihood with better N(0, I) samples (Zhao et al. 2019)", "infovae.mnist",
-     ("vae_mlp.mnist", "prior"), "test/fid", "lower", 1.0),
-    ("InfoGAN", "the categorical code is the digit: about 95 % clustering accuracy (Chen et al. 2016)",
-     "infogan.mnist", None, "test/cluster_accuracy", "higher", 1.0),
-    ("DiffAugment, 10 % of the data", "with 10 % of CIFAR-10, BigGAN's Inception FID 39.78 falls to 22.40 (Zhao "
-     "et al. 2020)", "dcgan_diffaugment.mnist10", "dcgan.mnist10", "test/fid", "lower", 1.0),
-    ("DiffAugment, 1 % of the data", "the less data, the larger the gain (Zhao et al. 2020: 100-shot and 10 % "
-     "splits)", "dcgan_diffaugment.mnist1", "dcgan.mnist1", "test/fid", "lower", 1.0),
-]
+FACTS = yaml.safe_load((REPO / "checkpoints" / "entries.yaml").read_text())  # each entry's facts, typed once
+
+
+def training_command(entry: dict) -> str:
+    return entry["train"].format(hour=FACTS["hour"].format(recipe=entry.get("recipe")))
+
+
+SCRIPT = FACTS["script"]
+ENTRIES = [(e["name"], e["recipe"], e["description"], e["run"], training_command(e), e.get("nll_samples"))
+           for e in FACTS["entries"]]  # name, recipe, description, source run, training command, IS-NLL k of a VAE
+PAPER = {e["name"]: e["paper"] for e in FACTS["entries"] if "paper" in e}
+BUDGET = {e["name"]: e["budget"] for e in FACTS["entries"] if "budget" in e}
+SHORT_OF = {e["name"]: e["short_of"] for e in FACTS["entries"] if "short_of" in e}
+
+
+def baseline_of(effect: dict) -> str | tuple[str, str] | None:
+    """An entry's name; or (name, "prior"): its N(0, I) sample path; or None."""
+    baseline = effect.get("baseline")
+    return (baseline["name"], baseline["sampler"]) if isinstance(baseline, dict) else baseline
+
+
+EFFECTS = [(e["family"], e["paper"], e["entry"], baseline_of(e), e["metric"], e["better"], e["factor"])
+           for e in FACTS["effects"]]
+EX_POST = {e["name"]: (e["ex_post"]["kind"], {k: v for k, v in e["ex_post"].items() if k != "kind"})
+           for e in FACTS["entries"] if "ex_post" in e}  # sample(n, sampler=kind) draws from them
+CLASSIFIER = (FACTS["classifier"]["name"], None, FACTS["classifier"]["description"], None,
+              FACTS["classifier"]["train"], None)
 
 
 def measure(name_or_path, metric: str, rows: dict) -> float | None:
@@ -292,14 +80,8 @@ def effects_table(ordered: list[dict]) -> str:
     return "\n".join(out)
 
 
-EX_POST = {  # ex-post samplers fitted to the shipped weights, kind and options: sample(n, sampler=kind) draws from them
-    "vae_mlp.mnist": ("gmm", {"num_components": 10}),
-    "vae_conv_gaussian.mnist": ("gmm", {"num_components": 100}),
-}
 LOOKS_FILE = REPO / "benchmarks" / "results" / "looks.json"
 LOOKS = json.loads(LOOKS_FILE.read_text()) if LOOKS_FILE.is_file() else {}
-CLASSIFIER = ("digit_classifier.mnist", None, "MNIST digit classifier: the domain feature extractor of FID/KID/IS",
-              None, "python benchmarks/train_digit_classifier.py --root ../shared/data --epochs 4", None)
 MANIFOLD = ["test/precision", "test/recall", "test/density", "test/coverage"]  # where lightning test gave them
 SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_score_mean", *MANIFOLD],
          "GANModule": ["test/fid", "test/fid_live", "test/kid_mean", "test/inception_score_mean", *MANIFOLD,
