@@ -39,6 +39,39 @@ FACTORIES = ("generator", "discriminator", "generator_optimizer", "discriminator
 
 
 class GANModule(ZooModule):
+    """A GAN trained by manual optimization, one discriminator step (n_critic of them) per generator step.
+
+    Args:
+        generator: G, built as generator(image_shape, latent_dim, num_classes) (InfoGAN: latent_categories in
+            place of num_classes).
+        discriminator: D, built as discriminator(image_shape * pac channels, 1 + auxiliary head size, num_classes).
+        image_shape: (C, H, W), or (d,) for points; a recipe links it from the data module.
+        latent_dim: the size of z ~ N(0, I) (with InfoGAN's codes inside it).
+        num_classes: > 0 makes it class-conditional: the label enters G and D.
+        objective: the game (zoo.losses): "minimax", "non_saturating" (G minimises -log D(G(z))), "hinge",
+            "wasserstein", "least_squares" or "relativistic" (RpGAN's pairing loss, Huang et al. 2024).
+        n_critic: discriminator steps per generator step (WGAN-GP: 5).
+        gradient_penalty: WGAN-GP's lambda on (||grad D(x_hat)|| - 1)^2 at interpolates (the paper: 10).
+        r1_gamma: R1, r1_gamma / 2 * E[||grad D(x)||^2] on the real images (Mescheder et al. 2018).
+        r1_every: apply R1 and R2 every this many discriminator steps, scaled by it (StyleGAN2's lazy schedule).
+        r2_gamma: R2, r2_gamma / 2 * E[||grad D(G(z))||^2] on the generated images (R3GAN: = r1_gamma).
+        ema_decay: keep an exponential moving average of G's weights with this decay, which sample() draws from;
+            None, no average.
+        pac: the discriminator judges this many samples at once, stacked on the channels (PacGAN).
+        latent_categories: InfoGAN's categorical code, this many categories, the first part of z's input.
+        latent_continuous: InfoGAN's continuous codes: the last entries of z, ~ Uniform[-1, 1].
+        info_weight: InfoGAN's lambda for the categorical code (the paper: 1); > 0 adds the Q head.
+        info_continuous_weight: InfoGAN's lambda for the continuous codes.
+        info_learn_variance: Q's Gaussians for the continuous codes learn their standard deviations; else sigma = 1.
+        auxiliary_classifier: ACGAN's weight on the class cross-entropy; > 0 adds the class head.
+        diffaugment: the DiffAugment policy applied to every discriminator input in training, comma-separated
+            operations from "color", "translation", "cutout" (Zhao et al. 2020); "", none.
+        output_activation: G's last activation, "sigmoid" (images in [0, 1]) or "identity" (points).
+        generator_optimizer: G's optimizer.
+        discriminator_optimizer: D's optimizer.
+        lr_scheduler: a learning-rate schedule, stepped once per generator iteration; None, constant rates.
+    """
+
     def __init__(
         self,
         generator: NetFactory = MLPDecoder,
@@ -51,16 +84,16 @@ class GANModule(ZooModule):
         gradient_penalty: float = 0.0,
         r1_gamma: float = 0.0,
         r1_every: int = 1,
-        r2_gamma: float = 0.0,  # R2: r2_gamma / 2 * E[||grad D(G(z))||^2], on R1's lazy schedule (R3GAN: = r1_gamma)
+        r2_gamma: float = 0.0,
         ema_decay: float | None = None,
         pac: int = 1,
         latent_categories: int = 0,
-        latent_continuous: int = 0,  # InfoGAN's continuous codes: the last entries of z, ~ Uniform[-1, 1]
-        info_weight: float = 0.0,  # InfoGAN's lambda for the categorical code (paper: 1); > 0 adds Q
-        info_continuous_weight: float = 0.0,  # InfoGAN's lambda for the continuous codes (paper: 0.1 order)
-        info_learn_variance: bool = False,  # Q's Gaussians: learned standard deviations, else sigma = 1
-        auxiliary_classifier: float = 0.0,  # ACGAN's weight on the class cross-entropy; > 0 adds the class head
-        diffaugment: str = "",  # DiffAugment policy for every discriminator input in training: "translation,cutout"
+        latent_continuous: int = 0,
+        info_weight: float = 0.0,
+        info_continuous_weight: float = 0.0,
+        info_learn_variance: bool = False,
+        auxiliary_classifier: float = 0.0,
+        diffaugment: str = "",
         output_activation: Literal["sigmoid", "identity"] = "sigmoid",
         generator_optimizer: OptimizerCallable = torch.optim.Adam,
         discriminator_optimizer: OptimizerCallable = torch.optim.Adam,

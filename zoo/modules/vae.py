@@ -64,6 +64,48 @@ ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active if Cov_x(E_q
 
 
 class VAEModule(ZooModule):
+    """A VAE, trained on the ELBO or the IWAE bound (the module docstring gives the maths).
+
+    Args:
+        encoder: the network of q(z|x)'s mean and log-variance, built as encoder(image_shape, 2 * latent_dim,
+            num_classes) (of q(z2|x), 2 * top_latent_dim, in the top-down hierarchy).
+        decoder: the network of p(x|z)'s parameters, built as decoder(image_shape, latent_dim, num_classes) (its
+            input z1 and z2 together in the top-down hierarchy).
+        likelihood: p(x|z) from the decoder's output (zoo.distributions: Bernoulli, Gaussian with a fixed, learned
+            or optimal sigma).
+        image_shape: (C, H, W); a recipe links it from the data module.
+        latent_dim: the size of z (of z1 with a second stochastic layer).
+        num_classes: > 0 makes it conditional: the label enters encoder and decoder (Sohn et al. 2015).
+        prior_scale: s in the prior N(0, s^2 I).
+        prior: "gaussian", N(0, s^2 I); "vamp", the VampPrior's mixture of q(z|u_k) at learned pseudo-inputs.
+        num_pseudo_inputs: K, the VampPrior's components (500 in the paper's MNIST models).
+        top_latent_dim: the size of z2; 0, one stochastic layer (Burda et al.'s two-layer model: 100, 50).
+        top_hidden: the hidden widths of the MLPs of q(z2|z1) and p(z1|z2).
+        top_activation: their activation, a torch.nn class name, or "Gated" (zoo.nets.mlp.GatedLinear).
+        hierarchy: with top_latent_dim, "bottom_up" (Burda et al.'s stacked form) or "top_down" (Tomczak & Welling's
+            HVAE, whose decoder sees z1 and z2).
+        beta: the weight on the KL (Higgins et al. 2017); 1 is the ELBO, 0 with mmd_weight is WAE-MMD.
+        kl_warmup_steps: the KL weight rises linearly from 0 to beta over this many steps; 0, no warm-up.
+        free_bits: each latent dimension's batch-mean KL counts at least this many nats (Kingma et al. 2016).
+        mmd_weight: lambda in lambda * MMD^2(q(z), p(z)) on the batch's codes (zoo.mmd): WAE-MMD with beta = 0,
+            InfoVAE with beta > 0.
+        mmd_kernel: the MMD's kernel, "imq" (the WAE authors') or "rbf" (the InfoVAE authors').
+        deterministic_encoder: train on z = mu(x) without noise, the WAE's encoder (needs beta = 0).
+        tc_weights: beta-TCVAE's (alpha, beta, gamma) on index-code MI, total correlation and dimension-wise KL
+            (the paper: (1, 6, 1)); None, the plain KL.
+        dataset_size: N in beta-TCVAE's minibatch-weighted estimate of log q(z); 0, the training set's size,
+            read at fit.
+        objective: "elbo", or "iwae", the num_samples-sample importance-weighted bound (Burda et al. 2016).
+        num_samples: the samples of z per image in training (k of the IWAE bound; averaged under the ELBO).
+        test_num_samples: k of the importance-sampled -log p(x) that `lightning test` reports (test/nll).
+        compile_test: torch.compile the IS-NLL's decoder and likelihood (zoo.metrics.likelihood).
+        compile: torch.compile the training loss (zoo.compile), the recipes' fast path.
+        ex_post_samplers: fitted ex-post samplers of z, kind -> options; written by fit_sampler.
+        sampler: what sample() draws z from by default: "prior", or the kind of a fitted ex-post sampler.
+        optimizer: the optimizer, given the module's parameters.
+        lr_scheduler: a learning-rate schedule on it, stepped each epoch; None, a constant rate.
+    """
+
     def __init__(
         self,
         encoder: NetFactory = MLPEncoder,
@@ -74,26 +116,26 @@ class VAEModule(ZooModule):
         num_classes: int = 0,
         prior_scale: float = 1.0,
         prior: Literal["gaussian", "vamp"] = "gaussian",
-        num_pseudo_inputs: int = 500,  # K, the VampPrior's components (500 in the paper's MNIST models)
-        top_latent_dim: int = 0,  # z2's size; 0: one stochastic layer (Burda et al.'s two-layer model: 100, 50)
-        top_hidden: list[int] = [100, 100],  # noqa: B006 (read only) the MLPs of q(z2|z1) and p(z1|z2)
-        top_activation: str = "Tanh",  # a torch.nn class name, or "Gated" (zoo.nets.mlp.GatedLinear)
-        hierarchy: Literal["bottom_up", "top_down"] = "bottom_up",  # with top_latent_dim: which two-layer form
+        num_pseudo_inputs: int = 500,
+        top_latent_dim: int = 0,
+        top_hidden: list[int] = [100, 100],  # noqa: B006
+        top_activation: str = "Tanh",
+        hierarchy: Literal["bottom_up", "top_down"] = "bottom_up",
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         free_bits: float = 0.0,
-        mmd_weight: float = 0.0,  # lambda * MMD^2(q(z), p(z)): WAE-MMD with beta=0, InfoVAE with beta > 0 (zoo.mmd)
-        mmd_kernel: Kernel = "imq",  # the MMD's kernel: "imq" (the WAE authors'), "rbf" (the InfoVAE authors')
-        deterministic_encoder: bool = False,  # train on z = mu(x), no noise: the WAE's encoder (needs beta=0)
-        tc_weights: tuple[float, float, float] | None = None,  # beta-TCVAE's (alpha, beta, gamma); paper: (1, 6, 1)
-        dataset_size: int = 0,  # N for beta-TCVAE's estimate of log q(z); 0: the training set's size, read at fit
+        mmd_weight: float = 0.0,
+        mmd_kernel: Kernel = "imq",
+        deterministic_encoder: bool = False,
+        tc_weights: tuple[float, float, float] | None = None,
+        dataset_size: int = 0,
         objective: Literal["elbo", "iwae"] = "elbo",
         num_samples: int = 1,
         test_num_samples: int = 5000,
-        compile_test: bool = False,  # torch.compile the IS-NLL's decoder and likelihood (see zoo.metrics.likelihood)
-        compile: bool = False,  # torch.compile the training loss (zoo.compile): the recipes' fast path
-        ex_post_samplers: dict[str, dict] | None = None,  # kind -> options; written by fit_sampler
-        sampler: str = "prior",  # what sample() draws z from by default: prior, or a fitted ex-post sampler
+        compile_test: bool = False,
+        compile: bool = False,
+        ex_post_samplers: dict[str, dict] | None = None,
+        sampler: str = "prior",
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):

@@ -46,24 +46,45 @@ FACTORIES = ("encoder", "decoder", "prior", "optimizer", "prior_optimizer", "lr_
 
 
 class VQVAEModule(ZooModule):
+    """A VQ-VAE trained in two phases within one fit: the auto-encoder and its codebook, then a prior over the codes.
+
+    Args:
+        encoder: the network from images to a grid of code_dim vectors, built as encoder(image_shape, code_dim).
+        decoder: the network from a grid of code vectors to images, built as decoder(image_shape, code_dim).
+        prior: the autoregressive prior over the code grid, built as prior(num_codes, grid positions).
+        image_shape: (C, H, W); a recipe links it from the data module.
+        num_codes: K, the codebook's size.
+        code_dim: D, the size of each code vector.
+        commitment_cost: beta on the commitment loss ||z_e - sg[e]||^2 (the paper: 0.25).
+        codebook_decay: the decay of the codebook's exponential moving averages (the paper's gamma).
+        codebook_epsilon: the Laplace smoothing of the codes' counts.
+        restart_after: training batches without a vector before a code is restarted at an encoder output.
+        prior_start_epoch: the first epoch of phase 2, which trains the prior on the frozen codes.
+        temperature: sample() draws from p(c_t | c_<t)^(1/temperature).
+        optimizer: the auto-encoder's optimizer.
+        prior_optimizer: the prior's optimizer.
+        lr_scheduler: the auto-encoder's learning-rate schedule, stepped after each of its epochs.
+        prior_lr_scheduler: the prior's, stepped after each of its epochs.
+    """
+
     def __init__(
         self,
         encoder: NetFactory = VQEncoder,
         decoder: NetFactory = VQDecoder,
         prior: Callable[[int, int], nn.Module] = CodeTransformer,
         image_shape: tuple[int, int, int] = (1, 28, 28),
-        num_codes: int = 64,  # K
-        code_dim: int = 32,  # D
-        commitment_cost: float = 0.25,  # beta (the paper's value)
-        codebook_decay: float = 0.99,  # the EMA's decay (the paper's gamma)
-        codebook_epsilon: float = 1e-5,  # Laplace smoothing of the codes' counts
-        restart_after: int = 100,  # training batches without a vector before a code is restarted
-        prior_start_epoch: int = 10,  # the first epoch of phase 2 (the prior, on frozen codes)
-        temperature: float = 1.0,  # sample(): p(c_t | c_<t)^(1/temperature)
-        optimizer: OptimizerCallable = torch.optim.Adam,  # the auto-encoder's
+        num_codes: int = 64,
+        code_dim: int = 32,
+        commitment_cost: float = 0.25,
+        codebook_decay: float = 0.99,
+        codebook_epsilon: float = 1e-5,
+        restart_after: int = 100,
+        prior_start_epoch: int = 10,
+        temperature: float = 1.0,
+        optimizer: OptimizerCallable = torch.optim.Adam,
         prior_optimizer: OptimizerCallable = torch.optim.Adam,
-        lr_scheduler: LRSchedulerCallable | None = None,  # the auto-encoder's, stepped after each of its epochs
-        prior_lr_scheduler: LRSchedulerCallable | None = None,  # the prior's, stepped after each of its epochs
+        lr_scheduler: LRSchedulerCallable | None = None,
+        prior_lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__()
         image_shape = tuple(image_shape)
