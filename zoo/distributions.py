@@ -146,6 +146,13 @@ class GaussianLikelihood(nn.Module):
     "optimal" is the optimal-sigma VAE (Rybkin et al. 2021): in training, sigma_1^2 is the batch's mean
     squared error over all its pixels (and samples of z), detached, which maximises the batch's likelihood
     in sigma_1; a running average of it (momentum OPTIMAL_SIGMA_MOMENTUM) is the fixed sigma_1 of evaluation.
+
+    Args:
+        image_shape: (C, H, W) of the images (the shape of a per-pixel sigma).
+        sigma: sigma_1, or the learned sigmas' starting value.
+        learn_sigma: "fixed", "global", "pixel" or "optimal", as above.
+        min_sigma: the floor under learned sigmas.
+        mean_activation: "identity", the decoder's output is the mean; "sigmoid", the mean in (0, 1), as WAE's.
     """
 
     def __init__(
@@ -154,7 +161,7 @@ class GaussianLikelihood(nn.Module):
         sigma: float = 1.0,
         learn_sigma: Literal["fixed", "global", "pixel", "optimal"] = "fixed",
         min_sigma: float = 1e-3,
-        mean_activation: Literal["identity", "sigmoid"] = "identity",  # sigmoid: the mean in (0, 1), as WAE's
+        mean_activation: Literal["identity", "sigmoid"] = "identity",
     ):
         super().__init__()
         if mean_activation not in ("identity", "sigmoid"):

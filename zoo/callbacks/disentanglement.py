@@ -18,6 +18,17 @@ from zoo.metrics.mig import mutual_information_gaps
 
 
 class MutualInformationGap(TestAndEveryNEpochs):
+    """The Mutual Information Gap of a VAE's posterior means on data that names its factors (see the module docstring).
+
+    Args:
+        num_images: the images measured, the first of the test split (of the validation split while training); 64
+            in a fast_dev_run.
+        bins: the equal-width bins each latent is cut into.
+        factors: the factors `<stage>/mig` averages over; None, all the data's factors (every factor's gap is logged
+            as `<stage>/mig/<factor>` either way).
+        every_n_epochs: also evaluate after every N-th validation epoch of a fit; 0, only at `lightning test`.
+    """
+
     def __init__(self, num_images: int = 10_000, bins: int = 20, factors: list[str] | None = None,
                  every_n_epochs: int = 0):
         super().__init__()

@@ -19,6 +19,13 @@ class ImageGrids(L.Callback):
     When training ends between two of those (`max_steps`, `max_time`, `limit_train_batches`), the same grids of the
     last weights go to `<name>_step=NNNNNN.png`. The same grids go to every logger with a `log_image` method (W&B)
     or a TensorBoard writer.
+
+    Args:
+        num_samples: the samples in the samples grid, decoded from the first of the module's 64 fixed latents.
+        num_reconstructions: the validation images (the first of the first validation batch) reconstructed; their
+            consecutive pairs are interpolated.
+        interpolation_steps: the images in each interpolation row, both ends included.
+        every_n_epochs: draw after the validation epochs whose index is a multiple of N (0, N, 2N, ...).
     """
 
     def __init__(self, num_samples: int = 64, num_reconstructions: int = 8, interpolation_steps: int = 10,

@@ -39,21 +39,44 @@ def default_cache_dir() -> Path:
 
 
 class SampleQuality(TestAndEveryNEpochs):
+    """FID, KID, Inception Score, precision/recall and density/coverage of a model's samples (see the module docstring).
+
+    Args:
+        every_n_epochs: also measure after every N-th validation epoch of a fit; 0, only at `lightning test`.
+        num_samples: the generated images measured (64 in a fast_dev_run), class labels cycled for conditional models.
+        num_real: the real images of the split measured; None, all of them.
+        real_split: the split the real images come from; None, val while training and test at test.
+        extractor: the feature extractor: "digit_classifier", "inception", or "auto", the digit classifier for
+            1-channel data and Inception otherwise.
+        weights_path: the extractor's weights file (an offline Inception, for instance); None, the shipped digit
+            classifier, or Inception's weights downloaded on first use.
+        kid: also the Kernel Inception Distance.
+        inception_score: also the Inception Score, from the extractor's logits.
+        manifold: also precision/recall (k = 3) and density/coverage (k = 5) of the features KID keeps; needs `kid`.
+        batch_size: the images generated, or read from the real split, and passed through the extractor per batch.
+        cache_dir: the folder of the cached real statistics; None, `$ZOO_CACHE_DIR/real_statistics`, else
+            `~/.cache/zoo/real_statistics`.
+        seed: the seed of the generated samples (rank r draws with seed + 1000 r), of KID's subsets and of the
+            Inception Score's splits.
+        live: for a model with an EMA generator, also the trained generator's metrics on the same noise, as
+            `<name>_live`.
+    """
+
     def __init__(
         self,
-        every_n_epochs: int = 0,  # 0: only at test time
+        every_n_epochs: int = 0,
         num_samples: int = 10_000,
         num_real: int | None = None,
-        real_split: Literal["test", "val", "train"] | None = None,  # None: val while training, test at test
+        real_split: Literal["test", "val", "train"] | None = None,
         extractor: Literal["auto", "digit_classifier", "inception"] = "auto",
-        weights_path: str | None = None,  # the extractor's weights (offline Inception, for instance)
+        weights_path: str | None = None,
         kid: bool = True,
         inception_score: bool = True,
-        manifold: bool = True,  # precision/recall (k = 3) and density/coverage (k = 5) of the kept features; needs kid
+        manifold: bool = True,
         batch_size: int = 500,
         cache_dir: str | None = None,
         seed: int = 0,
-        live: bool = True,  # a model with an EMA generator: also the trained generator's metrics, as <name>_live
+        live: bool = True,
     ):
         super().__init__()
         if every_n_epochs < 0 or num_samples < 2 or batch_size < 1 or (num_real is not None and num_real < 2):

@@ -19,6 +19,18 @@ from zoo.metrics.stacked_modes import NUM_MODES, channel_probabilities, classifi
 
 
 class StackedMNISTModes(ClassifiedSamples):
+    """Mode coverage and KL to uniform of a GAN's samples on Stacked MNIST (see the module docstring).
+
+    Args:
+        num_samples: the samples drawn per evaluation (64 in a fast_dev_run).
+        every_n_epochs: also evaluate after every N-th validation epoch of a fit; 0, only at `lightning test`.
+        batch_size: the samples generated and classified per batch.
+        weights_path: the digit classifier's weights file; None, the shipped `checkpoints/digit_classifier.mnist`.
+        seed: the seed the samples are drawn with (training's random state is left untouched).
+        check_weights_path: the second classifier's (LeNetClassifier) weights file; None, the shipped
+            `checkpoints/digit_classifier_lenet.mnist`, the check skipped when that file is absent.
+    """
+
     def __init__(self, num_samples: int = 26_000, every_n_epochs: int = 0, batch_size: int = 500,
                  weights_path: str | None = None, seed: int = 0, check_weights_path: str | None = None):
         super().__init__(num_samples, every_n_epochs, batch_size, weights_path, seed)

@@ -12,7 +12,13 @@ from zoo.metrics.toy import mode_statistics
 class ToyModes(L.Callback):
     """Logs val/ (each validation epoch) and test/ modes, high_quality and reverse_kl (PacGAN's protocol on
     `num_points` points drawn with a fixed seed) and saves `<run dir>/images/toy_epoch=NNN.png`: samples
-    over the modes' 3-std circles."""
+    over the modes' 3-std circles.
+
+    Args:
+        num_points: the points sampled per evaluation.
+        plot: also save and log the scatter plot of the samples (`toy_epoch=NNN.png`).
+        seed: the seed the points are drawn with: the same points every evaluation, training's random state untouched.
+    """
 
     def __init__(self, num_points: int = 2500, plot: bool = True, seed: int = 0):
         super().__init__()

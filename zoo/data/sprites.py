@@ -106,7 +106,17 @@ class SpriteImages(Dataset):
 
 
 class Sprites(SplitDataModule):
-    """dSprites-like sprites rendered by the zoo (see the module docstring; not dSprites itself)."""
+    """dSprites-like sprites rendered by the zoo (see the module docstring; not dSprites itself).
+
+    Args:
+        val_size: the images of the validation split; 0, none.
+        test_size: the images of the test split.
+        num_train: the images of the training split, from those left after the test and validation splits; None,
+            all of them.
+        batch_size: the images per batch, in every split's loader.
+        num_workers: the DataLoader's worker processes; 0, loading in the main process.
+        seed: the seed of the permutation the splits are cut from, and of the training order.
+    """
 
     dims = (1, IMAGE_SIZE, IMAGE_SIZE)
     num_classes = 0

@@ -40,7 +40,19 @@ def mode_of(digits: torch.Tensor) -> torch.Tensor:
 
 
 class StackedMNIST(MNIST):
-    """Three MNIST digits stacked as the channels of a 3x28x28 image; labels are the 1000 modes."""
+    """Three MNIST digits stacked as the channels of a 3x28x28 image; labels are the 1000 modes.
+
+    Args:
+        root: the folder that holds MNIST (torchvision's layout).
+        download: download MNIST into `root` when it is missing.
+        num_train: the stacks of the training split, drawn from the MNIST training digits.
+        val_size: the stacks of the validation split, drawn from the MNIST test digits.
+        test_size: the stacks of the test split, drawn from the MNIST test digits.
+        batch_size: the stacks per batch, in every split's loader.
+        num_workers: the DataLoader's worker processes; 0, loading in the main process.
+        seed: the seed of the training order and of the stacks' draws (seed, seed + 1 and seed + 2 for the training,
+            validation and test stacks).
+    """
 
     dims = (3, 28, 28)
     num_classes = 1000

@@ -36,6 +36,16 @@ def mixture(kind: ToyKind) -> tuple[torch.Tensor, float]:
 
 
 class ToyMixture(ResumableShuffle, L.LightningDataModule):
+    """Points of a mixture of Gaussians with a known density (see the module docstring), with their mode indices.
+
+    Args:
+        kind: "ring" (8 2-D Gaussians), "grid" (25 2-D Gaussians) or "bimodal" (two 1-D Gaussians).
+        num_train: the points of the training set, drawn once with the seed.
+        num_val: the points of the validation set, drawn after them; the test loader serves them too.
+        batch_size: the points per batch; the training loader drops its last, incomplete batch.
+        seed: the seed of the training and validation draws and of the training order.
+    """
+
     def __init__(self, kind: ToyKind = "ring", num_train: int = 100_000, num_val: int = 2_500,
                  batch_size: int = 500, seed: int = 0):
         super().__init__()

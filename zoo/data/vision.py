@@ -31,6 +31,23 @@ class InMemoryImages(TensorDataset):
 
 
 class VisionDataModule(SplitDataModule):
+    """The shared image data module: a subclass says how to load its training and test splits (`load`).
+
+    Args:
+        root: the folder that holds the data set's files (torchvision's layout).
+        download: download the files into `root` when they are missing.
+        val_size: the training images held out as the validation split (a fixed-seed random split); 0, none.
+        batch_size: the images per batch, in every split's loader.
+        num_workers: the DataLoader's worker processes; 0, loading in the main process.
+        binarize: "none", grey levels in [0, 1]; "dynamic", training images drawn as Bernoulli(pixel intensity)
+            afresh every batch, validation and test images binarised once; "static", every split binarised once
+            (in-memory data sets only).
+        seed: the seed of the validation split, the `train_size` subset, the fixed binarisations and the training
+            order.
+        train_size: keep only this many training images (a fixed-seed subset, for data-efficiency runs); None, all
+            those left after `val_size`.
+    """
+
     dims: tuple[int, int, int]
     num_classes: int = 10
     in_memory: bool = True  # splits are (uint8 images, labels) tensors
@@ -44,7 +61,7 @@ class VisionDataModule(SplitDataModule):
         num_workers: int = 0,
         binarize: Binarize = "none",
         seed: int = 42,
-        train_size: int | None = None,  # keep this many training images (a fixed-seed subset): data-efficiency runs
+        train_size: int | None = None,
     ):
         super().__init__()
         if binarize not in ("none", "dynamic", "static"):
@@ -202,6 +219,10 @@ class Digits(VisionDataModule):
 
     Upsampled bilinearly to `image_size` (28 by default, so MNIST recipes apply); 297 images are held
     out as the test split, with the fixed seed.
+
+    Args:
+        image_size: the side in pixels the 8x8 images are upsampled to (bilinearly); 8, the original images.
+        val_size: the training images (1500) held out as the validation split (a fixed-seed random split); 0, none.
     """
 
     test_size = 297
@@ -230,6 +251,13 @@ class ImageFolder(VisionDataModule):
     """Any folder of images laid out as root/<class>/<image>, resized and centre-cropped to `image_size`.
 
     A `test_size` share is held out as the test split (fixed seed).
+
+    Args:
+        root: the folder laid out as root/<class>/<image>.
+        image_size: the side in pixels: images are resized (their shorter side) and centre-cropped to it.
+        channels: 3, RGB, or 1, the images made grayscale.
+        val_size: the images, of those left after the test split, held out as the validation split (fixed seed).
+        test_size: the images held out as the test split (a fixed-seed random split).
     """
 
     in_memory = False
@@ -263,7 +291,13 @@ class ImageFolder(VisionDataModule):
 
 
 class CelebA(ImageFolder):
-    """CelebA aligned faces (Liu et al. 2015), centre-cropped to 140 and resized to 64x64."""
+    """CelebA aligned faces (Liu et al. 2015), centre-cropped to 140 and resized to 64x64.
+
+    Args:
+        root: the folder that holds `celeba/` (torchvision's layout: `img_align_celeba/` and the list files).
+        image_size: the side in pixels the 140x140 centre crops are resized to.
+        val_size: not used: the validation split is CelebA's own (`valid`).
+    """
 
     def __init__(self, root: str = "data", image_size: int = 64, val_size: int = 0, **kwargs):
         super().__init__(root=root, image_size=image_size, channels=3, val_size=val_size, **kwargs)

@@ -15,7 +15,16 @@ from torch.nn import functional as F
 class CodeTransformer(nn.Module):
     """codes (B, L) -> logits (B, L, K) of p(c_t | c_<t), for the first L <= T positions of the grid (T = `length`).
     Built as `CodeTransformer(num_codes, length)`. Dropout is off by default: on one CPU thread it costs a quarter of
-    the step, and a small prior trained for a few epochs does not overfit MNIST's codes."""
+    the step, and a small prior trained for a few epochs does not overfit MNIST's codes.
+
+    Args:
+        num_codes: K, the codebook's size.
+        length: T, the code grid's positions.
+        dim: the model width.
+        layers: the transformer layers (pre-norm, GELU, feed-forward 4 * dim).
+        heads: the attention heads.
+        dropout: the transformer's dropout.
+    """
 
     def __init__(self, num_codes: int, length: int, dim: int = 64, layers: int = 3, heads: int = 4,
                  dropout: float = 0.0):

@@ -32,7 +32,17 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
 
 
 class ConvEncoder(nn.Module):
-    """(B, C, H, W) [+ labels] -> (B, out_features). Channels: base, 2*base, 4*base, ..."""
+    """(B, C, H, W) [+ labels] -> (B, out_features). Channels: base, 2*base, 4*base, ...
+
+    Args:
+        image_shape: (C, H, W) of the images: 28x28, 32x32 or 64x64.
+        out_features: the output's size.
+        num_classes: > 0: the one-hot label enters as extra constant input channels.
+        base_channels: the first convolution's channels, doubled at each stride-2 stage.
+        norm: "batch", batch norm after every convolution but the first (DCGAN); "none", none (the penalties of
+            R1, R2 and WGAN-GP need each image's output to depend on that image alone).
+        spectral_norm: spectrally normalise every convolution (Miyato et al. 2018).
+    """
 
     def __init__(
         self,
@@ -64,7 +74,15 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(B, latent_dim) [+ labels] -> (B, C, H, W). Channels: ..., 4*base, 2*base, base, C."""
+    """(B, latent_dim) [+ labels] -> (B, C, H, W). Channels: ..., 4*base, 2*base, base, C.
+
+    Args:
+        image_shape: (C, H, W) of the output images: 28x28, 32x32 or 64x64.
+        latent_dim: the input's size.
+        num_classes: > 0: a one-hot label is appended to the input.
+        base_channels: the last hidden stage's channels, doubled towards the input.
+        norm: "batch", batch norm after every hidden transposed convolution (DCGAN); "none", none.
+    """
 
     def __init__(
         self,

@@ -38,7 +38,16 @@ def mlp(sizes: list[int], activation: str, batch_norm: bool = False) -> nn.Seque
 
 
 class MLPEncoder(nn.Module):
-    """(B, C, H, W) [+ labels] -> (B, out_features)."""
+    """(B, C, H, W) [+ labels] -> (B, out_features).
+
+    Args:
+        image_shape: (C, H, W) of the images, flattened at the input.
+        out_features: the output's size (a VAE's encoder: twice the latent size, mean and log-variance).
+        num_classes: > 0: a one-hot label is appended to the input.
+        hidden: the hidden layers' widths.
+        activation: the hidden activation, a torch.nn class name, or "Gated" (GatedLinear layers).
+        spectral_norm: spectrally normalise every linear layer (Miyato et al. 2018), for a discriminator.
+    """
 
     def __init__(
         self,
@@ -46,7 +55,7 @@ class MLPEncoder(nn.Module):
         out_features: int,
         num_classes: int = 0,
         hidden: list[int] = [512, 512],  # noqa: B006 (read only)
-        activation: str = "ReLU",  # a torch.nn class name
+        activation: str = "ReLU",
         spectral_norm: bool = False,
     ):
         super().__init__()
@@ -60,7 +69,16 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDecoder(nn.Module):
-    """(B, latent_dim) [+ labels] -> (B, C, H, W)."""
+    """(B, latent_dim) [+ labels] -> (B, C, H, W).
+
+    Args:
+        image_shape: (C, H, W) of the output images.
+        latent_dim: the input's size.
+        num_classes: > 0: a one-hot label is appended to the input.
+        hidden: the hidden layers' widths.
+        activation: the hidden activation, a torch.nn class name, or "Gated" (GatedLinear layers).
+        batch_norm: batch norm after each hidden linear layer.
+    """
 
     def __init__(
         self,
@@ -68,7 +86,7 @@ class MLPDecoder(nn.Module):
         latent_dim: int,
         num_classes: int = 0,
         hidden: list[int] = [512, 512],  # noqa: B006 (read only)
-        activation: str = "ReLU",  # a torch.nn class name
+        activation: str = "ReLU",
         batch_norm: bool = False,
     ):
         super().__init__()

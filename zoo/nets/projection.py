@@ -16,6 +16,17 @@ from zoo.nets.spectral import apply_spectral_norm
 
 
 class ProjectionDiscriminator(nn.Module):
+    """The projection discriminator (Miyato & Koyama 2018): D(x, y) = linear(h(x)) + embed(y) . h(x).
+
+    Args:
+        image_shape: (C, H, W) of the images.
+        out_features: the output's size.
+        num_classes: > 0: the class embedding's rows (the projection term); 0, an unconditional linear head.
+        features: h, the feature network, built as features(image_shape, feature_dim, 0).
+        feature_dim: the size of h(x).
+        spectral_norm: spectrally normalise every layer (Miyato et al. 2018).
+    """
+
     def __init__(self, image_shape: tuple[int, ...], out_features: int, num_classes: int = 0,
                  features: dict | type = ConvEncoder, feature_dim: int = 256, spectral_norm: bool = True):
         super().__init__()

@@ -48,7 +48,14 @@ class DownBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    """(B, latent_dim) [+ labels] -> (B, C, 32, 32)."""
+    """(B, latent_dim) [+ labels] -> (B, C, 32, 32): SNGAN's CIFAR-10 ResNet generator (Miyato et al. 2018).
+
+    Args:
+        image_shape: (C, 32, 32) of the output images.
+        latent_dim: the input's size.
+        num_classes: > 0: a one-hot label is appended to the input.
+        channels: the residual blocks' channels.
+    """
 
     def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, num_classes: int = 0,
                  channels: int = 256):
@@ -65,7 +72,15 @@ class ResNetGenerator(nn.Module):
 
 
 class ResNetDiscriminator(nn.Module):
-    """(B, C, 32, 32) [+ labels] -> (B, out_features)."""
+    """(B, C, 32, 32) [+ labels] -> (B, out_features): SNGAN's CIFAR-10 ResNet discriminator.
+
+    Args:
+        image_shape: (C, 32, 32) of the images.
+        out_features: the output's size.
+        num_classes: > 0: the one-hot label enters as extra constant input channels.
+        channels: the residual blocks' channels.
+        spectral_norm: spectrally normalise every layer (Miyato et al. 2018).
+    """
 
     def __init__(self, image_shape: tuple[int, int, int], out_features: int, num_classes: int = 0,
                  channels: int = 128, spectral_norm: bool = True):

@@ -29,7 +29,15 @@ def check_size(image_shape: tuple[int, int, int], net: str) -> None:
 
 
 class VQEncoder(nn.Module):
-    """(B, C, H, W) -> (B, code_dim, H/4, W/4)."""
+    """(B, C, H, W) -> (B, code_dim, H/4, W/4).
+
+    Args:
+        image_shape: (C, H, W) of the images.
+        code_dim: the size of each output vector.
+        hidden: the convolutions' channels.
+        residual_hidden: the residual blocks' inner channels.
+        residual_layers: the number of residual blocks.
+    """
 
     def __init__(self, image_shape: tuple[int, int, int], code_dim: int, hidden: int = 64, residual_hidden: int = 32,
                  residual_layers: int = 2):
@@ -48,7 +56,15 @@ class VQEncoder(nn.Module):
 
 
 class VQDecoder(nn.Module):
-    """(B, code_dim, H/4, W/4) -> (B, C, H, W): pixel means, unbounded."""
+    """(B, code_dim, H/4, W/4) -> (B, C, H, W): pixel means, unbounded.
+
+    Args:
+        image_shape: (C, H, W) of the output images.
+        code_dim: the size of each input vector.
+        hidden: the convolutions' channels.
+        residual_hidden: the residual blocks' inner channels.
+        residual_layers: the number of residual blocks.
+    """
 
     def __init__(self, image_shape: tuple[int, int, int], code_dim: int, hidden: int = 64, residual_hidden: int = 32,
                  residual_layers: int = 2):
