@@ -26,10 +26,18 @@ SLOW_FILES = {"test_mistakes.py", "test_faults.py", "test_distributed.py", "test
               "test_user_calls.py", "test_shipped_models.py", "test_infogan_shipped.py"}
 
 
+# The files whose tests take longest, run first: with `--dist worksteal` the two workers then end on short tests
+# instead of one waiting on the other's minute-long test (longest-first scheduling).
+LONGEST_FIRST = ("test_gpu_campaign.py", "test_wheel.py", "test_looks.py", "test_gan_theory.py", "test_faults.py",
+                 "test_distributed.py", "test_metrics.py", "test_mistakes.py", "test_cli.py")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's own order kept
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
