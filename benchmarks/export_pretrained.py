@@ -152,7 +152,7 @@ def with_shipped_likelihood(report: dict, shipped: dict) -> dict:
     protocols = json.loads(json.dumps(report["protocols"]))
     protocols["VAEModule"]["nll"] = f"importance sampling, k={shipped['k']} samples of q(z|x) per image, nats"
     return {"metrics": dict(sorted({**report["metrics"], **kept}.items())), "protocols": protocols,
-            "command": f"{shipped['command']} (for {', '.join(kept)}); {report['command']} (the rest)"}
+            "command": report["command"], "likelihood_command": shipped.get("likelihood_command", shipped["command"])}
 
 
 def picture(name: str) -> None:
@@ -167,7 +167,11 @@ def card(name, recipe, description, command, report, sha256) -> str:
         trained_on = TRAINED_ON.get(kind, TRAINED_ON["mnist"])
         lines += [f"- Recipe: `configs/{recipe}.yaml`; load with `zoo.load_pretrained(\"{name}\")`.",
                   f"- Trained on {trained_on} (CPU): `{command}`",
-                  f"- Evaluated from these weights: `{report['command']}`", "", "| test metric | value |", "|---|---|"]
+                  f"- Evaluated from these weights: `{report['command']}`"]
+        if "likelihood_command" in report:
+            lines += [f"- Its {', '.join(f'`{k}`' for k in LIKELIHOOD)} at the entry's k, from the same weights: "
+                      f"`{report['likelihood_command']}`"]
+        lines += ["", "| test metric | value |", "|---|---|"]
         lines += [f"| `{k}` | {v:.4g} |" for k, v in report["metrics"].items()]
         if any(k.endswith("_live") for k in report["metrics"]):
             lines += ["", LIVE]
@@ -312,7 +316,8 @@ def main() -> None:
         table[name] = {"name": name, "recipe": f"{recipe}.yaml", "description": described(name, description),
                        "sha256": sha256, **pinned(table.get(name, {}), sha256), **looks_mark(name)}
         rows[name] = {"name": name, "recipe": recipe, "k": k, "metrics": report["metrics"],
-                      "command": report["command"]}
+                      "command": report["command"],
+                      **{key: report[key] for key in ("likelihood_command",) if key in report}}
         print(f"{name}: {report['metrics']}", flush=True)
     name, _, description, _, command, _ = CLASSIFIER
     folder = REPO / "checkpoints" / name
