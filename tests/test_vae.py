@@ -135,11 +135,25 @@ def test_a_network_that_cannot_take_the_shape_fails_at_set_up():
 
 
 @pytest.mark.parametrize("size, channels", [(28, 1), (32, 3), (64, 3)])
-def test_conv_vae_runs_at_every_supported_size(size, channels):
+def test_conv_vae_at_every_supported_size_has_the_closed_form_kl_and_learns(size, channels):
+    torch.manual_seed(0)
     vae = VAEModule(partial(ConvEncoder, base_channels=8), partial(ConvDecoder, base_channels=8),
                     image_shape=(channels, size, size), latent_dim=4)
-    loss, _, _, _ = vae.step((torch.rand(2, channels, size, size).round(), None))
-    assert torch.isfinite(loss)
+    x = torch.rand(4, channels, size, size).round()
+    assert vae.reconstruct(x).shape == x.shape
+    q = vae.encode(x)
+    kl = 0.5 * (q.mean ** 2 + q.stddev ** 2 - 1 - 2 * q.stddev.log()).sum(1).mean()  # KL(N(mu, s^2) || N(0, I))
+    loss, logs, _, _ = vae.step((x, None))
+    torch.testing.assert_close(logs["kl"], kl, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(loss, -logs["elbo"])  # beta = 1: the loss is the negative ELBO
+    torch.testing.assert_close(logs["elbo"], logs["reconstruction"] - kl)
+    optimizer = torch.optim.Adam(vae.parameters(), lr=1e-2)
+    for _ in range(30):
+        optimizer.zero_grad()
+        vae.step((x, None))[0].backward()
+        optimizer.step()
+    with torch.no_grad():
+        assert vae.step((x, None))[0] < 0.95 * loss  # it fits the batch: the nets are wired to the image size
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
