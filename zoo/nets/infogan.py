@@ -8,6 +8,8 @@ BN, leaky ReLU, before its linear outputs. Built by GANModule with 1 + the head'
 the rest are Q's.
 """
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -21,7 +23,13 @@ def check_mnist_size(image_shape: tuple[int, int, int], net: str) -> None:
 
 
 class InfoGANGenerator(nn.Module):
-    """(B, latent_dim) [+ the categorical code, one-hot] -> (B, C, 28, 28)."""
+    """(B, latent_dim) [+ the categorical code, one-hot] -> (B, C, 28, 28).
+
+    Args:
+        image_shape: (C, 28, 28) of the output images.
+        latent_dim: the size of z.
+        num_classes: the categorical code's categories (or a conditional GAN's classes), one-hot after z; 0, none.
+    """
 
     def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, num_classes: int = 0):
         super().__init__()
@@ -40,17 +48,31 @@ class InfoGANGenerator(nn.Module):
 
 
 class InfoGANDiscriminator(nn.Module):
-    """(B, C, 28, 28) -> (B, out_features): D's logit, then out_features - 1 outputs of Q's own FC-128 layer."""
+    """(B, C, 28, 28) -> (B, out_features): D's logit, then out_features - 1 outputs of Q's own FC-128 layer.
 
-    def __init__(self, image_shape: tuple[int, int, int], out_features: int, num_classes: int = 0):
+    Args:
+        image_shape: (C, 28, 28) of the images.
+        out_features: 1 + Q's outputs (1: D alone).
+        num_classes: must be 0: InfoGAN's codes are inferred by Q, not given.
+        norm: "batch", batch norm in the body as the paper's; "none", none (with biases), for the zero-centred
+            penalties, which need each image's output to depend on that image alone.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], out_features: int, num_classes: int = 0,
+                 norm: Literal["batch", "none"] = "batch"):
         super().__init__()
         check_mnist_size(image_shape, "InfoGANDiscriminator")
         if num_classes:
             raise InputError("InfoGANDiscriminator takes no labels: InfoGAN's codes are inferred by Q")
-        self.body = nn.Sequential(
+        if norm not in ("batch", "none"):
+            raise InputError(f"InfoGANDiscriminator: norm must be 'batch' or 'none', got {norm!r}")
+        batch = norm == "batch"
+        self.body = nn.Sequential(  # nn.Identity where a norm is left out, so the weights' names stay the same
             nn.Conv2d(image_shape[0], 64, 4, 2, 1), nn.LeakyReLU(0.1),  # (B, 64, 14, 14)
-            nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.1),  # (B, 128, 7, 7)
-            nn.Flatten(), nn.Linear(128 * 7 * 7, 1024, bias=False), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1),
+            nn.Conv2d(64, 128, 4, 2, 1, bias=not batch), nn.BatchNorm2d(128) if batch else nn.Identity(),
+            nn.LeakyReLU(0.1),  # (B, 128, 7, 7)
+            nn.Flatten(), nn.Linear(128 * 7 * 7, 1024, bias=not batch),
+            nn.BatchNorm1d(1024) if batch else nn.Identity(), nn.LeakyReLU(0.1),
         )
         self.real_fake = nn.Linear(1024, 1)
         self.q = nn.Sequential(nn.Linear(1024, 128, bias=False), nn.BatchNorm1d(128), nn.LeakyReLU(0.1),
