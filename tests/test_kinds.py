@@ -73,3 +73,11 @@ def test_every_argument_of_every_kind_is_documented_where_the_cli_help_reads_it(
     shown = " ".join(parser.format_help().split())
     first = arguments[1]  # the help shows the description, wrapped
     assert " ".join(documented[first].split())[:30] in shown
+
+
+@pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda kind: kind.name)
+def test_every_kind_says_what_its_sample_draws_from_and_is_found_by_either_class_path(kind):
+    cls = next(c for c in zoo_module_classes() if f"{c.__module__}.{c.__name__}" == kind.defined_at)
+    assert kinds.kind_of(kind.class_path) == kinds.kind_of(kind.defined_at) == kind
+    assert kinds.kind_of(f"elsewhere.{kind.name}") is None
+    assert isinstance(cls.sampler_description({}), str) and cls.sampler_description({})

@@ -4,7 +4,7 @@ checkpoint's hyper-parameters are data, never code.
 Before anything is built from such a config, every string in it that could name code (the value of a
 `class_path`, or any dotted name such as `os.system`, at any depth) must be on the allow-list:
 
-- the zoo's modules (`zoo.VAEModule`, `zoo.GANModule`, `zoo.VQVAEModule`, the digit classifier), networks
+- the zoo's module kinds (`zoo.kinds.KINDS`, in either spelling) and the digit classifier, networks
   (`zoo.nets`) and likelihoods (`zoo.distributions`);
 - torch's optimizers (`torch.optim`) and learning-rate schedulers (`torch.optim.lr_scheduler`);
 - Lightning's own instantiator, which Lightning itself allow-lists, as a checkpoint's `_instantiator`.

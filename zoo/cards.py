@@ -12,12 +12,13 @@ TRAVERSED_LATENTS latents also gets `traversal.png`: row j decodes z = 0 with la
 prior standard deviations, so a disentangled model shows one factor changing per row.
 """
 
+import importlib
 from pathlib import Path
 
 import torch
 from torchvision.utils import make_grid, save_image
 
-from zoo import registry
+from zoo import kinds, registry
 from zoo.errors import InputError
 
 SEED = 0
@@ -105,16 +106,10 @@ def scatter(points: torch.Tensor, out: Path, title: str) -> None:
 
 
 def default_sampler(config: dict) -> str:
-    """What `sample(n)` draws from, in words, for a weights folder's config (class_path and init_args)."""
-    kind, args = config["class_path"].rpartition(".")[2], config.get("init_args", {})
-    if kind == "VQVAEModule":
-        return "the learned transformer prior over the code grid"
-    if kind == "GANModule":
-        return "the EMA generator" if args.get("ema_decay") else "the trained generator"
-    sampler = args.get("sampler", "prior")
-    if sampler == "prior":
-        return "the VampPrior" if args.get("prior") == "vamp" else f"the prior N(0, {args.get('prior_scale', 1.0)}^2 I)"
-    options = (args.get("ex_post_samplers") or {}).get(sampler, {})
-    fitted = (f"a {options['num_components']}-component Gaussian mixture" if "num_components" in options
-              else f"the ex-post sampler {sampler!r}")
-    return f"{fitted} fitted to the aggregate posterior (sample(n, sampler=\"prior\"): N(0, I))"
+    """What `sample(n)` draws from, in words, for a weights folder's config (class_path and init_args): each module
+    kind says it (`sampler_description`)."""
+    kind = kinds.kind_of(config["class_path"])
+    if kind is None:
+        raise InputError(f"{config['class_path']} is not a zoo module kind ({', '.join(k.name for k in kinds.KINDS)})")
+    module = getattr(importlib.import_module(kind.module), kind.name)
+    return module.sampler_description(config.get("init_args", {}))

@@ -40,6 +40,12 @@ def class_path_of(hparams: dict) -> str | None:
     return hparams.get("_class_path") or next((k.class_path for k in KINDS if k.marker in hparams), None)
 
 
+def kind_of(class_path: str) -> Kind | None:
+    """The kind of a module's class path in either spelling (zoo.VAEModule, zoo.modules.vae.VAEModule), else None."""
+    name = class_path.rpartition(".")[2]
+    return next((k for k in KINDS if k.name == name and class_path in (k.class_path, k.defined_at)), None)
+
+
 def tag_of(class_path: str) -> str:
     """vae, gan or classifier, for a module's class path in either spelling."""
     name = class_path.rpartition(".")[2]

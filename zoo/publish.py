@@ -19,7 +19,7 @@ def model_card(folder: str | Path, source: str, results: dict | None = None) -> 
     (`results`: a `test_results.json` that `lightning test` wrote) with their protocol."""
     folder = Path(folder)
     config = yaml.safe_load((folder / hub.CONFIG).read_text())
-    module = config["class_path"].rpartition(".")[2]  # VAEModule, VQVAEModule or GANModule
+    module = config["class_path"].rpartition(".")[2]  # a module kind of zoo.kinds
     networks = {key: value["class_path"] for key, value in config.get("init_args", {}).items()
                 if isinstance(value, dict) and "class_path" in value}
     metrics = {key.removeprefix("test/"): value for key, value in (results or {}).get("metrics", {}).items()}

@@ -72,6 +72,11 @@ class GANModule(ZooModule):
         lr_scheduler: a learning-rate schedule, stepped once per generator iteration; None, constant rates.
     """
 
+    @staticmethod
+    def sampler_description(init_args: dict) -> str:
+        """What sample(n) draws from, in words, for the card."""
+        return "the EMA generator" if init_args.get("ema_decay") else "the trained generator"
+
     def __init__(
         self,
         generator: NetFactory = MLPDecoder,

@@ -106,6 +106,18 @@ class VAEModule(ZooModule):
         lr_scheduler: a learning-rate schedule on it, stepped each epoch; None, a constant rate.
     """
 
+    @staticmethod
+    def sampler_description(init_args: dict) -> str:
+        """What sample(n) draws from, in words, for the card: the prior, or the ex-post sampler made the default."""
+        sampler = init_args.get("sampler", "prior")
+        if sampler == "prior":
+            return "the VampPrior" if init_args.get("prior") == "vamp" else \
+                f"the prior N(0, {init_args.get('prior_scale', 1.0)}^2 I)"
+        options = (init_args.get("ex_post_samplers") or {}).get(sampler, {})
+        fitted = (f"a {options['num_components']}-component Gaussian mixture" if "num_components" in options
+                  else f"the ex-post sampler {sampler!r}")
+        return f"{fitted} fitted to the aggregate posterior (sample(n, sampler=\"prior\"): N(0, I))"
+
     def __init__(
         self,
         encoder: NetFactory = MLPEncoder,

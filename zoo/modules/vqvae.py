@@ -67,6 +67,11 @@ class VQVAEModule(ZooModule):
         prior_lr_scheduler: the prior's, stepped after each of its epochs.
     """
 
+    @staticmethod
+    def sampler_description(init_args: dict) -> str:
+        """What sample(n) draws from, in words, for the card."""
+        return "the learned transformer prior over the code grid"
+
     def __init__(
         self,
         encoder: NetFactory = VQEncoder,
