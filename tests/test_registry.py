@@ -139,3 +139,21 @@ def test_torch_hub_loads_an_entry_from_the_repository():
 def test_zoo_list_prints_the_entries(capsys):
     zoo_command(["list", "*.ring", "--pretrained"])
     assert "gan_mlp.ring" in capsys.readouterr().out
+
+
+def test_a_kind_loads_its_entries_and_saved_folders_by_name_and_refuses_another_kind(tmp_path):
+    from zoo import GANModule, VAEModule
+    from zoo.errors import InputError
+
+    vae = VAEModule.from_pretrained("vae_mlp.mnist")
+    assert isinstance(vae, VAEModule) and not vae.training
+    with pytest.raises(InputError, match="holds a VAEModule, not a GANModule"):
+        GANModule.from_pretrained("vae_mlp.mnist")
+    vae.save_pretrained(tmp_path / "mine")
+    again = VAEModule.from_pretrained(tmp_path / "mine")
+    torch.manual_seed(0)
+    first = vae.sample(8)
+    torch.manual_seed(0)
+    assert torch.equal(again.sample(8), first)
+    with pytest.raises(InputError, match="holds a VAEModule, not a GANModule"):
+        GANModule.from_pretrained(str(tmp_path / "mine"))

@@ -18,6 +18,7 @@ import functools
 import inspect
 import math
 import os
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -103,3 +104,27 @@ class ZooModule(L.LightningModule):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "image_output", False):
                 setattr(cls, name, image_output(method))
+
+    @classmethod
+    def from_pretrained(cls, name_or_folder: str | os.PathLike, device=None, dtype=None) -> "ZooModule":
+        """A zoo entry by name, as `zoo.load_pretrained` loads it, or a local weights folder (`save_pretrained`'s,
+        `zoo export`'s), in eval mode on `device` in `dtype`; refused in one line when it holds another kind."""
+        from zoo import hub, registry
+        from zoo.modules.inputs import check_device, check_dtype
+
+        if Path(name_or_folder).is_dir():  # a local folder first, as Hugging Face libraries resolve names
+            module = hub.load_folder(name_or_folder).to(device=check_device(device or "cpu"),
+                                                       dtype=None if dtype is None else check_dtype(dtype))
+        else:
+            module = registry.load_pretrained(str(name_or_folder), device=device, dtype=dtype)
+        if not isinstance(module, cls):
+            raise InputError(f"{name_or_folder} holds a {type(module).__name__}, not a {cls.__name__}: load it with "
+                             f"{type(module).__name__}.from_pretrained or zoo.load_pretrained")
+        return module
+
+    def save_pretrained(self, folder: str | os.PathLike) -> Path:
+        """Write the weights (model.safetensors) and config.yaml into `folder`, which from_pretrained(folder) loads
+        back; `zoo export` also writes the model card that a Hub push needs. Returns the weights file."""
+        from zoo import hub
+
+        return hub.save_folder(self, folder)
