@@ -244,8 +244,10 @@ def describe(entries: list[tuple]) -> None:
     table_path = REPO / "zoo" / "pretrained.json"
     table = json.loads(table_path.read_text())
     for name, _, description, *_ in entries:
-        description = described(name, description)
         folder = REPO / "checkpoints" / name
+        if not folder.is_dir():  # facts written before the weights are shipped
+            continue
+        description = described(name, description)
         sha256 = folder_sha256(folder)
         head, title, rest = (folder / hub.CARD).read_text().partition(f"# {name}\n\n")
         after = rest.partition("\n\n")[2].partition("sha256:\n\n")[0]
@@ -288,7 +290,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--no-export", action="store_true", help="re-evaluate the folders as they are")
     parser.add_argument("--sample-metrics-only", action="store_true",
-                        help="for a VAE already in results.json: re-measure all but its IS-NLL, which is kept")
+                        help="for a VAE already in results.json: re-measure all but its IS-NLL, which is kept "
+                             "(the folder as it is, not re-exported)")
     parser.add_argument("--describe-only", action="store_true",
                         help="only rewrite the cards' and the registry's descriptions from ENTRIES (no evaluation)")
     args = parser.parse_args()
@@ -299,10 +302,13 @@ def main() -> None:
     rows_path = REPO / "checkpoints" / "results.json"
     rows = {row["name"]: row for row in json.loads(rows_path.read_text())} if rows_path.is_file() else {}
     for name, recipe, description, run, command, k in ENTRIES:
-        if args.only and name not in args.only:
-            continue
         folder = REPO / "checkpoints" / name
-        if not args.no_export:
+        if (args.only and name not in args.only) or (not args.only and not folder.is_dir()):
+            continue  # an entry not shipped yet is exported when named
+        if args.sample_metrics_only and name in table and folder_sha256(folder) != table[name]["sha256"]:
+            raise SystemExit(f"{name}: its folder's files differ from the registry's: --sample-metrics-only keeps an "
+                             f"IS-NLL of the shipped weights only")
+        if not args.no_export and not args.sample_metrics_only:
             hub.export_checkpoint(last_checkpoint(run), folder, force=True)  # a re-export
             if name in EX_POST:
                 fit_into(folder, *EX_POST[name], args.root, default=True)  # sample() draws from it
@@ -315,7 +321,8 @@ def main() -> None:
         (folder / hub.CARD).write_text(card(name, recipe, description, command, report, sha256))
         table[name] = {"name": name, "recipe": f"{recipe}.yaml", "description": described(name, description),
                        "sha256": sha256, **pinned(table.get(name, {}), sha256), **looks_mark(name)}
-        rows[name] = {"name": name, "recipe": recipe, "k": k, "metrics": report["metrics"],
+        kept_k = rows[name]["k"] if "likelihood_command" in report else k  # the k of the kept IS-NLL
+        rows[name] = {"name": name, "recipe": recipe, "k": kept_k, "metrics": report["metrics"],
                       "command": report["command"],
                       **{key: report[key] for key in ("likelihood_command",) if key in report}}
         print(f"{name}: {report['metrics']}", flush=True)

@@ -34,3 +34,25 @@ def test_every_effect_compares_entries_that_exist_on_a_metric_they_report():
             assert name in NAMES, (effect["family"], name)
         assert effect["metric"] in results[effect["entry"]], effect["family"]
         assert effect["better"] in ("lower", "higher")
+
+
+def test_an_effect_without_a_baseline_has_a_target():
+    for effect in FACTS["effects"]:
+        if not effect.get("baseline"):
+            assert isinstance(effect.get("target"), int | float), effect["family"]
+
+
+def test_the_registry_and_the_cards_say_what_the_facts_and_the_looks_test_say(monkeypatch):
+    """Each shipped entry's registry description and card paragraph are what the release writes from its facts now
+    (`export_pretrained.py --describe-only` rewrites them), and its looks mark is looks.json's verdict."""
+    from tests.conftest import import_benchmark
+
+    export = import_benchmark("export_pretrained", monkeypatch)
+    registry = {row["name"]: row for row in json.loads((REPO / "zoo" / "pretrained.json").read_text())}
+    for name, _, description, *_ in export.ENTRIES:
+        if name not in registry:
+            continue
+        expected = export.described(name, description)
+        assert registry[name]["description"] == expected, name
+        assert f"\n{expected}.\n" in (REPO / "checkpoints" / name / "README.md").read_text(), name
+        assert registry[name].get("looks_shortfall") == export.looks_shortfall(name), name

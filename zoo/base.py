@@ -113,7 +113,7 @@ class ZooModule(L.LightningModule):
         from zoo.modules.inputs import check_device, check_dtype
 
         if Path(name_or_folder).is_dir():  # a local folder first, as Hugging Face libraries resolve names
-            module = hub.load_folder(name_or_folder).to(device=check_device(device or "cpu"),
+            module = hub.load_folder(name_or_folder).to(device=check_device("cpu" if device is None else device),
                                                        dtype=None if dtype is None else check_dtype(dtype))
         else:
             module = registry.load_pretrained(str(name_or_folder), device=device, dtype=dtype)

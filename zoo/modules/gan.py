@@ -44,9 +44,10 @@ class GANModule(ZooModule):
     Args:
         generator: G, built as generator(image_shape, latent_dim, num_classes) (InfoGAN: latent_categories in
             place of num_classes).
-        discriminator: D, built as discriminator(image_shape * pac channels, 1 + auxiliary head size, num_classes).
+        discriminator: D, built as discriminator(image_shape * pac channels, 1 + auxiliary head size, num_classes)
+            (num_classes 0 for ACGAN, whose class head predicts the label instead).
         image_shape: (C, H, W), or (d,) for points; a recipe links it from the data module.
-        latent_dim: the size of z ~ N(0, I) (with InfoGAN's codes inside it).
+        latent_dim: the size of z ~ N(0, I) (with InfoGAN's continuous codes as its last entries).
         num_classes: > 0 makes it class-conditional: the label enters G and D.
         objective: the game (zoo.losses): "minimax", "non_saturating" (G minimises -log D(G(z))), "hinge",
             "wasserstein", "least_squares" or "relativistic" (RpGAN's pairing loss, Huang et al. 2024).
@@ -58,7 +59,7 @@ class GANModule(ZooModule):
         ema_decay: keep an exponential moving average of G's weights with this decay, which sample() draws from;
             None, no average.
         pac: the discriminator judges this many samples at once, stacked on the channels (PacGAN).
-        latent_categories: InfoGAN's categorical code, this many categories, the first part of z's input.
+        latent_categories: InfoGAN's categorical code, this many categories, one-hot after z in G's input.
         latent_continuous: InfoGAN's continuous codes: the last entries of z, ~ Uniform[-1, 1].
         info_weight: InfoGAN's lambda for the categorical code (the paper: 1); > 0 adds the Q head.
         info_continuous_weight: InfoGAN's lambda for the continuous codes.

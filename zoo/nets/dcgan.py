@@ -39,7 +39,7 @@ class ConvEncoder(nn.Module):
         out_features: the output's size.
         num_classes: > 0: the one-hot label enters as extra constant input channels.
         base_channels: the first convolution's channels, doubled at each stride-2 stage.
-        norm: "batch", batch norm after every convolution but the first (DCGAN); "none", none (the penalties of
+        norm: "batch", batch norm after every hidden convolution but the first (DCGAN); "none", none (the penalties of
             R1, R2 and WGAN-GP need each image's output to depend on that image alone).
         spectral_norm: spectrally normalise every convolution (Miyato et al. 2018).
     """
