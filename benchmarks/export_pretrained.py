@@ -149,8 +149,8 @@ def with_shipped_likelihood(report: dict, shipped: dict) -> dict:
     figures kept from the shipped row's `lightning test` at the entry's k (the same weights: the folder is not
     re-exported), with both commands."""
     kept = {key: shipped["metrics"][key] for key in LIKELIHOOD if key in shipped["metrics"]}
-    protocols = json.loads(json.dumps(report["protocols"]))
-    protocols["VAEModule"]["nll"] = f"importance sampling, k={shipped['k']} samples of q(z|x) per image, nats"
+    nll = f"importance sampling, k={shipped['k']} samples of q(z|x) per image, nats"
+    protocols = {**report["protocols"], "VAEModule": {**report["protocols"]["VAEModule"], "nll": nll}}
     return {"metrics": dict(sorted({**report["metrics"], **kept}.items())), "protocols": protocols,
             "command": report["command"], "likelihood_command": shipped.get("likelihood_command", shipped["command"])}
 
@@ -324,7 +324,8 @@ def main() -> None:
         kept_k = rows[name]["k"] if "likelihood_command" in report else k  # the k of the kept IS-NLL
         rows[name] = {"name": name, "recipe": recipe, "k": kept_k, "metrics": report["metrics"],
                       "command": report["command"],
-                      **{key: report[key] for key in ("likelihood_command",) if key in report}}
+                      **({"likelihood_command": report["likelihood_command"]} if "likelihood_command" in report
+                         else {})}
         print(f"{name}: {report['metrics']}", flush=True)
     name, _, description, _, command, _ = CLASSIFIER
     folder = REPO / "checkpoints" / name

@@ -28,13 +28,25 @@ def digits(root: str, train: bool, n: int) -> torch.Tensor:
     return MNIST(root, train=train, download=False).data[:n].unsqueeze(1).float() / 255
 
 
-def fid_of(real: torch.Tensor, generated: torch.Tensor) -> float:
-    quality = ImageQuality(DigitFeatures(), kid=False, inception_score=False)
+def against(real: torch.Tensor, extractor: DigitFeatures) -> ImageQuality:
+    """FID against `real`, whose features are computed once for every set scored against them."""
+    quality = ImageQuality(extractor, kid=False, inception_score=False)
     for batch in real.split(1000):
         quality.update(batch, real=True)
+    return quality
+
+
+def fid_of(quality: ImageQuality, generated: torch.Tensor) -> float:
+    quality.reset_generated()
     for batch in generated.split(1000):
         quality.update(batch, real=False)
     return quality.compute()["fid"]
+
+
+def sample(name: str, n: int) -> torch.Tensor:
+    """What a user draws: `load_pretrained(name).sample(n)`, after torch.manual_seed(0)."""
+    torch.manual_seed(0)
+    return zoo.load_pretrained(name).sample(n)
 
 
 def main() -> None:
@@ -46,22 +58,20 @@ def main() -> None:
     args = parser.parse_args()
     real, train = digits(args.root, False, args.num), digits(args.root, True, args.num)
     target = centroids(real).mean(0)
+    extractor = DigitFeatures()
+    as_drawn, as_centred = against(real, extractor), against(centred(real, target), extractor)
     rows, entries = [], []
     for name in ["real MNIST train", *args.entries]:
-        if name == "real MNIST train":
-            images = train
-        else:
-            torch.manual_seed(0)
-            images = zoo.load_pretrained(name).sample(args.num).clamp(0, 1)
-        row = {"entry": name, "fid": fid_of(real, images), "fid_centred": fid_of(centred(real, target),
-                                                                                 centred(images, target)),
+        images = train if name == "real MNIST train" else sample(name, args.num)
+        row = {"entry": name, "fid": fid_of(as_drawn, images), "fid_centred": fid_of(as_centred,
+                                                                                     centred(images, target)),
                "centroid_spread_px": float(centroid_spread(images))}
         entries.append(row)
         print(row, flush=True)
     for m in args.max_shifts:
         shifts = torch.randint(-m, m + 1, (len(train), 2), generator=torch.Generator().manual_seed(m))
         moved = translate(train, shifts)
-        row = {"max_shift": m, "fid": fid_of(real, moved),
+        row = {"max_shift": m, "fid": fid_of(as_drawn, moved),
                "centroid_spread_px": float(centroid_spread(moved))}
         rows.append(row)
         print(row, flush=True)

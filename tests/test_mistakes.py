@@ -6,6 +6,7 @@ Each mistake runs in a process of its own, forked from a server that has importe
 show, warnings printed while those modules import and output at interpreter exit, the two mistakes run through
 the installed console scripts, as a user runs them, do show."""
 
+import functools
 import multiprocessing
 import os
 import subprocess
@@ -131,7 +132,7 @@ def check_one_clear_line(mistake: str, run, broken_weights, tmp_path) -> None:
 
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_a_mistake_is_one_line_exit_2_and_leaves_nothing_behind(mistake, forkserver, broken_weights, tmp_path):
-    check_one_clear_line(mistake, lambda argv, cwd: run_forked(forkserver, argv, cwd), broken_weights, tmp_path)
+    check_one_clear_line(mistake, functools.partial(run_forked, forkserver), broken_weights, tmp_path)
 
 
 @pytest.mark.parametrize("mistake", ["batch size 0", "zoo card, unknown entry"])

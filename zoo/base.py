@@ -110,11 +110,9 @@ class ZooModule(L.LightningModule):
         """A zoo entry by name, as `zoo.load_pretrained` loads it, or a local weights folder (`save_pretrained`'s,
         `zoo export`'s), in eval mode on `device` in `dtype`; refused in one line when it holds another kind."""
         from zoo import hub, registry
-        from zoo.modules.inputs import check_device, check_dtype
 
         if Path(name_or_folder).is_dir():  # a local folder first, as Hugging Face libraries resolve names
-            module = hub.load_folder(name_or_folder).to(device=check_device("cpu" if device is None else device),
-                                                       dtype=None if dtype is None else check_dtype(dtype))
+            module = registry.placed(hub.load_folder(name_or_folder), device, dtype)
         else:
             module = registry.load_pretrained(str(name_or_folder), device=device, dtype=dtype)
         if not isinstance(module, cls):

@@ -99,14 +99,20 @@ def load_pretrained(name: str, device: str | torch.device | None = None, dtype: 
     or a string such as "cpu" or "cuda:0"; `map_location` is another name for it, as in torch.load; default: the
     CPU), in `dtype` (default: the weights' float32). A device this machine lacks is one clear InputError."""
     from zoo import hub
-    from zoo.modules.inputs import check_device, check_dtype
 
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise InputError(f"load_pretrained: device={device!r} and map_location={map_location!r} disagree: give one")
-    device = check_device(device if device is not None else map_location if map_location is not None else "cpu")
-    dtype = None if dtype is None else check_dtype(dtype)
     entry = get(name)
-    return hub.load_folder(weights_folder(name), entry.sha256).to(device=device, dtype=dtype)
+    return placed(hub.load_folder(weights_folder(name), entry.sha256),
+                  device if device is not None else map_location, dtype)
+
+
+def placed(module: L.LightningModule, device=None, dtype=None) -> L.LightningModule:
+    """The module on `device` (default: the CPU) in `dtype` (default: as it is), each checked first."""
+    from zoo.modules.inputs import check_device, check_dtype
+
+    return module.to(device=check_device("cpu" if device is None else device),
+                     dtype=None if dtype is None else check_dtype(dtype))
 
 
 def get(name: str) -> Entry:

@@ -16,15 +16,8 @@ from zoo.errors import InputError
 
 
 class AskedClassAccuracy(ClassifiedSamples):
-    """The share of a class-conditional generator's samples that the digit classifier reads as the asked class.
-
-    Args:
-        num_samples: the samples drawn per evaluation (64 in a fast_dev_run).
-        every_n_epochs: also evaluate after every N-th validation epoch of a fit; 0, only at `lightning test`.
-        batch_size: the samples generated and classified per batch.
-        weights_path: the digit classifier's weights file; None, the shipped `checkpoints/digit_classifier.mnist`.
-        seed: the seed the samples are drawn with (training's random state is left untouched).
-    """
+    """The share of a class-conditional generator's samples that the digit classifier reads as the asked class
+    (the arguments: ClassifiedSamples')."""
 
     def __init__(self, num_samples: int = 10_000, every_n_epochs: int = 0, batch_size: int = 500,
                  weights_path: str | None = None, seed: int = 0):

@@ -8,6 +8,16 @@ from zoo.metrics.extractors import build_extractor
 
 
 class ClassifiedSamples(TestAndEveryNEpochs):
+    """Samples of the module read by the digit classifier, at `lightning test` and every N validation epochs.
+
+    Args:
+        num_samples: the samples drawn per evaluation (64 in a fast_dev_run).
+        every_n_epochs: also evaluate after every N-th validation epoch of a fit; 0, only at `lightning test`.
+        batch_size: the samples generated and classified per batch.
+        weights_path: the digit classifier's weights file; None, the shipped `checkpoints/digit_classifier.mnist`.
+        seed: the seed the samples are drawn with (training's random state is left untouched).
+    """
+
     def __init__(self, num_samples: int, every_n_epochs: int = 0, batch_size: int = 500,
                  weights_path: str | None = None, seed: int = 0):
         super().__init__()

@@ -19,14 +19,10 @@ from zoo.metrics.stacked_modes import NUM_MODES, channel_probabilities, classifi
 
 
 class StackedMNISTModes(ClassifiedSamples):
-    """Mode coverage and KL to uniform of a GAN's samples on Stacked MNIST (see the module docstring).
+    """Mode coverage and KL to uniform of a GAN's samples on Stacked MNIST (see the module docstring); the other
+    arguments are ClassifiedSamples'.
 
     Args:
-        num_samples: the samples drawn per evaluation (64 in a fast_dev_run).
-        every_n_epochs: also evaluate after every N-th validation epoch of a fit; 0, only at `lightning test`.
-        batch_size: the samples generated and classified per batch.
-        weights_path: the digit classifier's weights file; None, the shipped `checkpoints/digit_classifier.mnist`.
-        seed: the seed the samples are drawn with (training's random state is left untouched).
         check_weights_path: the second classifier's (LeNetClassifier) weights file; None, the shipped
             `checkpoints/digit_classifier_lenet.mnist`, the check skipped when that file is absent.
     """
