@@ -23,7 +23,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker per core: one thread each,
 # the modules in-process, in about a minute: a change's fast feedback. The README's command runs both tiers.
 SLOW_FILES = {"test_mistakes.py", "test_faults.py", "test_distributed.py", "test_wheel.py", "test_gpu_campaign.py",
               "test_fast_path.py", "test_readme_runs.py", "test_cli.py", "test_startup.py", "test_looks.py",
-              "test_user_calls.py", "test_shipped_models.py", "test_infogan_shipped.py"}
+              "test_user_calls.py", "test_shipped_models.py", "test_infogan_shipped.py",
+              "test_sample_identity.py"}
 
 
 # The files whose tests take longest, run first: with `--dist worksteal` the two workers then end on short tests

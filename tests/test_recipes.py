@@ -42,3 +42,25 @@ def test_a_zoo_name_inside_a_yaml_file_is_resolved(tmp_path, monkeypatch, capsys
 def test_an_unknown_zoo_name_says_where_to_look():
     with pytest.raises(FileNotFoundError, match="no recipe 'zoo:vae/nothing.yaml'.*`zoo recipes` lists all"):
         main(["fit", "--config", "zoo:vae/nothing.yaml"])
+
+
+def test_the_burda_recipe_runs_burda_et_al_s_schedule():
+    """3^i passes at learning rate 1e-3 * 10^(-i/7), i = 0..7 (Burda et al. 2016, section 5), epoch by epoch."""
+    import itertools
+
+    import torch
+    import yaml
+    from lightning.pytorch.cli import instantiate_class
+
+    config = yaml.safe_load((REPO / "configs/vae/mlp_mnist_elbo_burda.yaml").read_text())
+    model, trainer = config["model"]["init_args"], config["trainer"]
+    optimizer = instantiate_class([torch.nn.Parameter(torch.zeros(1))], model["optimizer"])
+    scheduler = instantiate_class(optimizer, model["lr_scheduler"])
+    ends = list(itertools.accumulate(3**i for i in range(8)))  # 1, 4, 13, ..., 3280
+    assert trainer["max_epochs"] == ends[-1]
+    for epoch in range(ends[-1]):
+        stage = next(i for i, end in enumerate(ends) if epoch < end)
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * 10 ** (-stage / 7), rel=1e-6), epoch
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["eps"] == 1e-4
