@@ -79,3 +79,21 @@ def test_the_discriminator_sees_augmented_images_in_training_only():
     gan.eval()
     gan.discriminate(real)
     assert not (seen[-1] == 0).any()
+
+
+def test_an_operation_with_a_probability_augments_that_share_of_the_images():
+    torch.manual_seed(0)
+    x = torch.ones(4000, 1, 28, 28)
+    cut = (diff_augment(x, "cutout@0.3") == 0).flatten(1).any(1).float().mean()
+    assert abs(cut - 0.3) < 4 * (0.3 * 0.7 / 4000) ** 0.5  # a binomial share, within 4 standard errors
+    marked = torch.zeros(4000, 1, 28, 28)
+    marked[:, :, 14, 14] = 1
+    unmoved = (diff_augment(marked, "translation@0.5")[:, 0, 14, 14] == 1).float().mean()
+    expected = 0.5 + 0.5 / 81  # left alone, or moved by (0, 0) among the 9 x 9 shifts
+    assert abs(unmoved - expected) < 4 * (expected * (1 - expected) / 4000) ** 0.5
+
+
+@pytest.mark.parametrize("policy", ["translation@0", "translation@1.5", "cutout@half", "flip@0.5"])
+def test_a_probability_outside_0_1_or_an_unknown_operation_is_refused(policy):
+    with pytest.raises(InputError, match="DiffAugment"):
+        GANModule(diffaugment=policy)

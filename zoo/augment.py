@@ -8,7 +8,10 @@ authors' DiffAugment_pytorch.py:
 - cutout: a square of half the image's side, centred uniformly at random, is set to zero;
 - color: brightness + U(-0.5, 0.5), saturation * U(0, 2), contrast * U(0.5, 1.5), each per image (for RGB).
 
-`policy` names them, comma-separated, e.g. "translation,cutout" (the paper's choice for small data sets).
+`policy` names them, comma-separated, e.g. "translation,cutout" (the paper's choice for small data sets). An
+operation may carry a probability, "translation@0.5": each image is then augmented by it with that probability
+and left as it is otherwise, drawn independently per image (ADA's per-operation probability, Karras et al. 2020);
+without one it is applied to every image, as in DiffAugment.
 """
 
 import torch
@@ -19,16 +22,36 @@ from zoo.errors import InputError
 POLICIES = ("color", "translation", "cutout")
 
 
+def parse_policy(policy: str) -> list[tuple[str, float]]:
+    """[(operation, probability)] of a policy such as "translation@0.5,cutout" (no probability: 1)."""
+    operations = []
+    for item in filter(None, policy.split(",")):
+        name, _, probability = item.partition("@")
+        if name not in POLICIES:
+            raise InputError(f"unknown DiffAugment operation {name!r}; choose from {POLICIES}, comma-separated, each "
+                             f"with an optional probability (e.g. translation@0.5,cutout)")
+        try:
+            p = float(probability) if probability else 1.0
+        except ValueError:
+            p = -1.0
+        if not 0 < p <= 1:
+            raise InputError(f"DiffAugment {item!r}: the probability after @ must be a number in (0, 1]")
+        operations.append((name, p))
+    return operations
+
+
 def check_policy(policy: str) -> None:
-    unknown = [p for p in policy.split(",") if p and p not in POLICIES]
-    if unknown:
-        raise InputError(f"unknown DiffAugment operation(s) {unknown}; choose from {POLICIES}, comma-separated")
+    parse_policy(policy)
 
 
 def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
     """x (B, C, H, W) with the policy's random augmentations, drawn independently per image."""
-    for name in filter(None, policy.split(",")):
-        x = AUGMENTATIONS[name](x)
+    for name, probability in parse_policy(policy):
+        augmented = AUGMENTATIONS[name](x)
+        if probability < 1:
+            chosen = torch.rand(len(x), 1, 1, 1, device=x.device) < probability
+            augmented = torch.where(chosen, augmented, x)
+        x = augmented
     return x
 
 

@@ -66,7 +66,8 @@ class GANModule(ZooModule):
         info_learn_variance: Q's Gaussians for the continuous codes learn their standard deviations; else sigma = 1.
         auxiliary_classifier: ACGAN's weight on the class cross-entropy; > 0 adds the class head.
         diffaugment: the DiffAugment policy applied to every discriminator input in training, comma-separated
-            operations from "color", "translation", "cutout" (Zhao et al. 2020); "", none.
+            operations from "color", "translation", "cutout" (Zhao et al. 2020), each optionally with the probability
+            that an image gets it, "translation@0.5" (zoo.augment); "", none.
         output_activation: G's last activation, "sigmoid" (images in [0, 1]) or "identity" (points).
         generator_optimizer: G's optimizer.
         discriminator_optimizer: D's optimizer.
