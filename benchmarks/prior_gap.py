@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 import zoo
-from benchmarks.translation_sensitivity import against, digits, fid_of
+from translation_sensitivity import against, digits, fid_of
 from zoo.metrics.extractors import DigitFeatures
 
 OUTPUT = Path("benchmarks/results/prior_gap.json")

@@ -13,7 +13,7 @@ import lightning as L
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from benchmarks.train_speed import eager_path, instantiate
+from train_speed import eager_path, instantiate
 
 
 class Profile(L.Callback):
