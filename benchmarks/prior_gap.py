@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import torch
+from translation_sensitivity import against, digits, fid_of
 
 import zoo
-from translation_sensitivity import against, digits, fid_of
 from zoo.metrics.extractors import DigitFeatures
 
 OUTPUT = Path("benchmarks/results/prior_gap.json")

@@ -12,7 +12,6 @@ from pathlib import Path
 import lightning as L
 import torch
 from torch.profiler import ProfilerActivity, profile
-
 from train_speed import eager_path, instantiate
 
 
