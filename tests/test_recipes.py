@@ -1,7 +1,12 @@
 """Recipes by `zoo:` name: `zoo recipes` lists every file of configs/, and `zoo:<recipe>` on the command line or
 inside a YAML file reads the same file as its path does."""
 
+import itertools
+
 import pytest
+import torch
+import yaml
+from lightning.pytorch.cli import instantiate_class
 
 from tests.conftest import REPO
 from zoo import recipes
@@ -46,12 +51,6 @@ def test_an_unknown_zoo_name_says_where_to_look():
 
 def test_the_burda_recipe_runs_burda_et_al_s_schedule():
     """3^i passes at learning rate 1e-3 * 10^(-i/7), i = 0..7 (Burda et al. 2016, section 5), epoch by epoch."""
-    import itertools
-
-    import torch
-    import yaml
-    from lightning.pytorch.cli import instantiate_class
-
     config = yaml.safe_load((REPO / "configs/vae/mlp_mnist_elbo_burda.yaml").read_text())
     model, trainer = config["model"]["init_args"], config["trainer"]
     optimizer = instantiate_class([torch.nn.Parameter(torch.zeros(1))], model["optimizer"])

@@ -40,10 +40,6 @@ def parse_policy(policy: str) -> list[tuple[str, float]]:
     return operations
 
 
-def check_policy(policy: str) -> None:
-    parse_policy(policy)
-
-
 def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
     """x (B, C, H, W) with the policy's random augmentations, drawn independently per image."""
     for name, probability in parse_policy(policy):

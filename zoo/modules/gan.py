@@ -22,7 +22,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from zoo import hub
-from zoo.augment import check_policy, diff_augment
+from zoo.augment import diff_augment, parse_policy
 from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
@@ -110,7 +110,7 @@ class GANModule(ZooModule):
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, (r1_gamma, r2_gamma),
                               r1_every, ema_decay, pac, output_activation, latent_categories)
-        check_policy(diffaugment)
+        parse_policy(diffaugment)  # a policy it cannot read is refused here, not at the first step
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
         self.auxiliary = auxiliary_head(self.hparams)  # InfoGAN's Q, ACGAN's class head, or None
