@@ -28,6 +28,7 @@ from zoo.errors import InputError, WeightsError
 from zoo.metrics.clustering import ClusteringAccuracy, clustering_accuracy
 from zoo.modules.auxiliary import InfoGANHead
 from zoo.nets import ConvDecoder, ConvEncoder
+from zoo.nets.infogan import InfoGANDiscriminator
 from zoo.nets.conditioning import append_one_hot
 
 
@@ -370,3 +371,16 @@ def test_weights_with_an_auxiliary_head_do_not_fit_a_recipe_without_it_whatever_
         headless = {**stored, "init_args": {**stored["init_args"], **{key: 0.0 for key in weights}}}
         with pytest.raises(WeightsError, match="auxiliary_head: .* vs none"):
             check_fits(stored, headless, "weights", None)
+
+
+def test_a_spectrally_normalised_infogan_discriminator_has_unit_norm_layers():
+    torch.manual_seed(0)
+    net = InfoGANDiscriminator((1, 28, 28), 1, norm="none", spectral_norm=True)
+    for _ in range(30):  # each training-mode forward runs one power iteration per layer
+        net(torch.rand(2, 1, 28, 28))
+    linear_layers = [net.body[6], net.real_fake]
+    for layer in linear_layers:
+        assert np.linalg.norm(layer.weight.detach().numpy(), ord=2) == pytest.approx(1.0, abs=0.02)  # power iteration converges slowly on 1024x6272
+    plain = InfoGANDiscriminator((1, 28, 28), 1, norm="none")
+    for layer in [plain.body[6], plain.real_fake]:  # the default initialisation is not at norm 1
+        assert abs(np.linalg.norm(layer.weight.detach().numpy(), ord=2) - 1.0) > 0.1

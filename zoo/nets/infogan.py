@@ -15,6 +15,7 @@ from torch import nn
 
 from zoo.errors import InputError
 from zoo.nets.conditioning import append_one_hot
+from zoo.nets.spectral import apply_spectral_norm
 
 
 def check_mnist_size(image_shape: tuple[int, int, int], net: str) -> None:
@@ -56,10 +57,11 @@ class InfoGANDiscriminator(nn.Module):
         num_classes: must be 0: InfoGAN's codes are inferred by Q, not given.
         norm: "batch", batch norm in the body as the paper's; "none", none (with biases), for the zero-centred
             penalties, which need each image's output to depend on that image alone.
+        spectral_norm: spectrally normalise the body's layers and D's logit (Miyato et al. 2018), not Q's head.
     """
 
     def __init__(self, image_shape: tuple[int, int, int], out_features: int, num_classes: int = 0,
-                 norm: Literal["batch", "none"] = "batch"):
+                 norm: Literal["batch", "none"] = "batch", spectral_norm: bool = False):
         super().__init__()
         check_mnist_size(image_shape, "InfoGANDiscriminator")
         if num_classes:
@@ -75,6 +77,9 @@ class InfoGANDiscriminator(nn.Module):
             nn.BatchNorm1d(1024) if batch else nn.Identity(), nn.LeakyReLU(0.1),
         )
         self.real_fake = nn.Linear(1024, 1)
+        if spectral_norm:
+            apply_spectral_norm(self.body)
+            self.real_fake = nn.utils.parametrizations.spectral_norm(self.real_fake)
         self.q = nn.Sequential(nn.Linear(1024, 128, bias=False), nn.BatchNorm1d(128), nn.LeakyReLU(0.1),
                                nn.Linear(128, out_features - 1)) if out_features > 1 else None
 
