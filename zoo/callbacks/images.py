@@ -83,7 +83,8 @@ class ImageGrids(L.Callback):
             rows = [module.interpolate(x[i], x[i + 1], self.interpolation_steps,
                                        None if y is None else y[i: i + 1])
                     for i in range(0, len(x) - 1, 2)]
-            yield "interpolations", torch.cat(rows), self.interpolation_steps
+            if rows:  # a validation batch of one image has no pair to interpolate between
+                yield "interpolations", torch.cat(rows), self.interpolation_steps
         finally:
             module.train(was_training)
 
