@@ -384,3 +384,17 @@ def test_a_spectrally_normalised_infogan_discriminator_has_unit_norm_layers():
     plain = InfoGANDiscriminator((1, 28, 28), 1, norm="none")
     for layer in [plain.body[6], plain.real_fake]:  # the default initialisation is not at norm 1
         assert abs(np.linalg.norm(layer.weight.detach().numpy(), ord=2) - 1.0) > 0.1
+
+
+def test_a_conditional_infogan_discriminator_adds_the_projection_of_the_label_embedding():
+    torch.manual_seed(0)
+    net = InfoGANDiscriminator((1, 28, 28), 1, num_classes=10, norm="none").eval()
+    x, labels = torch.rand(4, 1, 28, 28), torch.tensor([0, 3, 3, 9])
+    h = net.body(x).detach().double().numpy()
+    w, b = net.real_fake.weight.detach().double().numpy(), net.real_fake.bias.detach().double().numpy()
+    embed = net.embed.weight.detach().double().numpy()
+    expected = h @ w.T + b + (embed[labels.numpy()] * h).sum(1, keepdims=True)  # Miyato & Koyama 2018, eq. 3
+    np.testing.assert_allclose(net(x, labels).detach().double().numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(net(x, labels), net(x, (labels + 1) % 10))  # the label changes the logit
+    with pytest.raises(InputError, match="class-conditional: pass labels"):
+        net(x)

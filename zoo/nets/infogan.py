@@ -54,7 +54,8 @@ class InfoGANDiscriminator(nn.Module):
     Args:
         image_shape: (C, 28, 28) of the images.
         out_features: 1 + Q's outputs (1: D alone).
-        num_classes: must be 0: InfoGAN's codes are inferred by Q, not given.
+        num_classes: > 0, a conditional GAN's classes, entering by projection (Miyato & Koyama 2018): the logit
+            gains embed(y) . h(x), h the 1024 features; 0, unconditional (InfoGAN's codes are inferred by Q).
         norm: "batch", batch norm in the body as the paper's; "none", none (with biases), for the zero-centred
             penalties, which need each image's output to depend on that image alone.
         spectral_norm: spectrally normalise the body's layers and D's logit (Miyato et al. 2018), not Q's head.
@@ -64,8 +65,6 @@ class InfoGANDiscriminator(nn.Module):
                  norm: Literal["batch", "none"] = "batch", spectral_norm: bool = False):
         super().__init__()
         check_mnist_size(image_shape, "InfoGANDiscriminator")
-        if num_classes:
-            raise InputError("InfoGANDiscriminator takes no labels: InfoGAN's codes are inferred by Q")
         if norm not in ("batch", "none"):
             raise InputError(f"InfoGANDiscriminator: norm must be 'batch' or 'none', got {norm!r}")
         batch = norm == "batch"
@@ -77,13 +76,20 @@ class InfoGANDiscriminator(nn.Module):
             nn.BatchNorm1d(1024) if batch else nn.Identity(), nn.LeakyReLU(0.1),
         )
         self.real_fake = nn.Linear(1024, 1)
+        self.embed = nn.Embedding(num_classes, 1024) if num_classes else None
         if spectral_norm:
             apply_spectral_norm(self.body)
             self.real_fake = nn.utils.parametrizations.spectral_norm(self.real_fake)
+            if self.embed is not None:
+                self.embed = nn.utils.parametrizations.spectral_norm(self.embed)
         self.q = nn.Sequential(nn.Linear(1024, 128, bias=False), nn.BatchNorm1d(128), nn.LeakyReLU(0.1),
                                nn.Linear(128, out_features - 1)) if out_features > 1 else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(x)
         logit = self.real_fake(h)  # (B, 1)
+        if self.embed is not None:
+            if labels is None:
+                raise InputError("this discriminator is class-conditional: pass labels")
+            logit = logit + (self.embed(labels) * h).sum(1, keepdim=True)
         return logit if self.q is None else torch.cat([logit, self.q(h)], dim=1)
