@@ -3,7 +3,7 @@
 
 from functools import partial
 
-from zoo.registry import list_models, load_pretrained
+from zoo.hub.registry import list_models, load_pretrained
 
 dependencies = ["torch", "lightning", "torchvision", "torchmetrics", "safetensors", "yaml"]
 

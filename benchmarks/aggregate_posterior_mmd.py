@@ -1,4 +1,5 @@
-"""How far a VAE's aggregate posterior q(z) is from its prior N(0, I), as the two MMD kernels see it (zoo.mmd): MMD^2
+"""How far a VAE's aggregate posterior q(z) is from its prior N(0, I), as the two MMD kernels see it
+(zoo.distributions.mmd): MMD^2
 between z ~ q(z|x) on MNIST training digits and as many draws of p(z), in batches as the training step forms
 them, beside MMD^2 between two sets of p(z) draws (what sampling noise alone gives). InfoVAE's term can only move
 what its kernel sees. Writes benchmarks/results/aggregate_posterior_mmd.json.
@@ -15,7 +16,7 @@ import torch
 from torchvision import datasets
 
 import zoo
-from zoo.mmd import mmd_squared
+from zoo.distributions.mmd import mmd_squared
 
 OUTPUT = Path("benchmarks/results/aggregate_posterior_mmd.json")
 

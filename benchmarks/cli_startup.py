@@ -21,10 +21,10 @@ COMMANDS = {"zoo --help": ["--help"], "zoo list": ["list"]}
 
 
 def wall_time(source: Path, argv: list[str]) -> float:
-    """Seconds for `zoo <argv>` (what the console script runs: zoo.commands.main) with `source` first on the path."""
+    """Seconds for `zoo <argv>` (the console script's zoo.cli.commands.main) with `source` first on the path."""
     env = {**os.environ, "PYTHONPATH": str(source)}
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"from zoo.commands import main; main({argv!r})"], env=env, cwd=source,
+    subprocess.run([sys.executable, "-c", f"from zoo.cli.commands import main; main({argv!r})"], env=env, cwd=source,
                    check=True, capture_output=True)  # cwd: `python -c` puts it first on the path
     return time.perf_counter() - start
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 from discriminator_gap import held_out_images, mean_d, training_images
-from export_pretrained import last_checkpoint
 
 from zoo import GANModule
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
+from zoo.hub.release import last_checkpoint
 
 RECIPE = Path("configs/gan/dcgan_diffaugment_mnist1.yaml")
 OUTPUT = Path("benchmarks/results/diffaugment_ablation_mnist1.json")

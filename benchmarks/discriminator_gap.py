@@ -56,7 +56,7 @@ def main() -> None:
     test = held_out_images(args.root)
     for name in args.entries:
         gan = zoo.load_pretrained(name).eval()
-        recipe = Path("configs") / zoo.registry.get(name).recipe
+        recipe = Path("configs") / zoo.hub.registry.get(name).recipe
         train = training_images(recipe, args.root)
         on_train, on_test = mean_d(gan, train), mean_d(gan, test[: len(train)])
         report[name] = {"command": "python " + " ".join(sys.argv), "training_images": len(train),

@@ -16,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 
 METRICS = ("test/fid", "test/fid_live", "test/precision", "test/recall", "test/density", "test/coverage")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from zoo.callbacks import SampleQuality
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 
 timings: dict[str, float] = {}
 

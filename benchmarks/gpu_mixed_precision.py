@@ -15,7 +15,7 @@ import time
 import torch
 
 from zoo import GANModule
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 
 RECIPES = ["gan_mlp_mnist", "dcgan_mnist", "wgan_gp_mnist", "hinge_sn_mnist", "cgan_mnist", "lsgan_mnist"]
 

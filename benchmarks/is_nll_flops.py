@@ -26,9 +26,10 @@ from tempfile import mkdtemp
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from zoo import VAEModule, hub
-from zoo.cli import main as cli
-from zoo.cli import resolve_weights
+from zoo import VAEModule
+from zoo.cli.lightning_cli import main as cli
+from zoo.cli.lightning_cli import resolve_weights
+from zoo.hub import folders
 from zoo.metrics.likelihood import CHUNK_ELEMENTS, importance_sampled_log_likelihood
 
 RECIPE = "configs/vae/mlp_mnist.yaml"
@@ -67,7 +68,7 @@ def main() -> None:
     if args.ckpt:
         model = VAEModule.load_from_checkpoint(args.ckpt, weights_only=True, map_location="cpu")
     elif args.weights:
-        hub.load_weights(model, resolve_weights(args.weights))
+        folders.load_weights(model, resolve_weights(args.weights))
     model.eval()
     images = data.test_set.tensors[0][: args.images].float() / 255  # binarised once with the fixed seed
     batches = list(images.split(args.batch_size))

@@ -1,5 +1,5 @@
 """The registry-wide looks test's figures: for every digit entry, `sample(2000)` read by the digit classifier
-(zoo.metrics.looks), written to benchmarks/results/looks.json; `export_pretrained.py` marks the entries that fail
+(zoo.metrics.looks), written to benchmarks/results/looks.json; `zoo release` marks the entries that fail
 it in the registry, their cards and the README.
 
     python benchmarks/looks.py [--only NAME ...]
@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-from zoo import registry
+from zoo.hub import registry
 from zoo.metrics.looks import looks_problems, measure_looks
 
 OUT = Path(__file__).resolve().parent / "results" / "looks.json"

@@ -13,7 +13,7 @@ import threading
 import time
 
 from zoo.callbacks import SampleQuality
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 
 evaluations = []
 

@@ -17,7 +17,7 @@ import json
 import statistics
 from pathlib import Path
 
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 
 RECIPE = "configs/gan/dcgan_stacked_mnist.yaml"
 PACGAN_TABLE_2 = {  # modes, KL(p_gen || uniform): means over their trials

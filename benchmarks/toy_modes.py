@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 from zoo.metrics.toy import mode_statistics
 
 PACGAN_TABLE_1 = {  # 10 trials each: modes, high-quality %, reverse KL

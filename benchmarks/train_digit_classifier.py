@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from zoo.augment import translate
 from zoo.data import MNIST
 from zoo.metrics.extractors import DIGIT_CLASSIFIER_WEIGHTS, sha256_of
+from zoo.modules.augment import translate
 from zoo.nets.classifier import DigitClassifier, LeNetClassifier
 
 ARCHITECTURES = {"digit": DigitClassifier, "lenet": LeNetClassifier}

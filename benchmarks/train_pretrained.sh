@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the pretrained zoo entries on real MNIST (../shared/data), two at a time, one CPU thread each, with
 # seed 0 and each entry's wall-clock budget (minutes); the checkpoints land in runs/zoo/<entry>/ and
-# `python benchmarks/export_pretrained.py` turns them into checkpoints/<entry>/ weights folders and cards.
+# `zoo release` turns them into checkpoints/<entry>/ weights folders and cards.
 # The two extra Stacked MNIST seeds are not entries: `python benchmarks/stacked_mnist_seeds.py` measures the
 # three seeds' runs side by side (see the README).
 #     bash benchmarks/train_pretrained.sh            # every entry with its own budget

@@ -30,7 +30,7 @@ from lightning.pytorch.cli import instantiate_class
 
 from zoo.distributions import BernoulliLikelihood
 from zoo.factories import build
-from zoo.losses import discriminator_loss, generator_loss, gradient_penalty
+from zoo.modules.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 
 RECIPES = ["vae/mlp_mnist_elbo", "vae/mlp_mnist", "vae/conv_mnist_gaussian", "gan/dcgan_mnist"]
 
@@ -167,7 +167,7 @@ def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[st
     validating after each as the recipe does), run in this process with the user's defaults (progress bar,
     loggers, callbacks, checkpoints), start-up included: the difference of two lengths gives the cost of a step.
     The GAN recipes measured here take one D and one G step a batch (n_critic 1)."""
-    from zoo.console import console
+    from zoo.cli.console import console
     optimizer_steps = batches * (2 if recipe.startswith("gan/") else 1)  # a GAN batch: one D and one G step
     args = ["fit", "--config", f"configs/{recipe}.yaml", "--data.root", root, "--data.download", "false",
             "--trainer.max_epochs", "-1", "--trainer.max_time", "null", "--trainer.max_steps", str(optimizer_steps),

@@ -1,5 +1,5 @@
 """How much the zoo's digit-classifier FID charges for a digit off its centre: real MNIST training digits, each
-moved by a whole number of pixels drawn uniformly from [-m, m] in both directions (zoo.augment.translate, zeros
+moved by a whole number of pixels drawn uniformly from [-m, m] in both directions (zoo.modules.augment.translate, zeros
 filling the border, as DiffAugment's translation does), scored against the real test digits. A generator that
 draws real digits but places them as loosely as this pays this FID for placement alone. With --entries, each
 entry's sample(n) is scored as drawn and with every image moved so that its ink's centre of mass lands on the
@@ -17,9 +17,9 @@ import torch
 from torchvision.datasets import MNIST
 
 import zoo
-from zoo.augment import translate
 from zoo.metrics.extractors import DigitFeatures
 from zoo.metrics.fid import ImageQuality
+from zoo.modules.augment import translate
 
 OUTPUT = Path("benchmarks/results/translation_sensitivity.json")
 

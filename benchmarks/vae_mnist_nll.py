@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 
 RECIPE = "configs/vae/mlp_mnist.yaml"
 

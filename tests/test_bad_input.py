@@ -12,12 +12,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import zoo
 from tests.conftest import REPO
-from zoo import GANModule, VAEModule, hub, registry
-from zoo.cli import main, resolve_weights
-from zoo.commands import main as zoo_command
-from zoo.console import console
+from zoo import GANModule, VAEModule
+from zoo.cli.commands import main as zoo_command
+from zoo.cli.console import console
+from zoo.cli.lightning_cli import main, resolve_weights
 from zoo.data import Digits
 from zoo.errors import InputError, NonFiniteError, UnknownEntryError, WeightsError, debug_requested, one_line_errors
+from zoo.hub import folders, registry
 from zoo.nets import MLPDecoder, MLPEncoder
 
 DIGITS = str(REPO / "configs/vae/mlp_digits.yaml")
@@ -85,16 +86,16 @@ def test_files_of_the_wrong_kind_name_the_right_flag(mlp_checkpoint, tmp_path, c
         resolve_weights(str(mlp_checkpoint))
     use_weights = "not a Lightning checkpoint: pass it with --weights"
     with pytest.raises(WeightsError, match=f"is a zoo weights file, {use_weights}"):
-        hub.read_checkpoint(folder / hub.WEIGHTS)
+        folders.read_checkpoint(folder / folders.WEIGHTS)
     with pytest.raises(WeightsError, match=f"is a zoo weights folder, {use_weights}"):
         VAEModule.load_from_checkpoint(folder)
     with pytest.raises(WeightsError, match=r"is a folder, not a Lightning checkpoint: pass a .ckpt file, such as .*"):
-        hub.read_checkpoint(mlp_checkpoint.parent)
+        folders.read_checkpoint(mlp_checkpoint.parent)
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(WeightsError, match="is not zoo weights"):
         resolve_weights(str(tmp_path / "notes.txt"))
-    line = one_line_error(partial(console, cli(["test", "--config", DIGITS, "--ckpt_path", str(folder / hub.WEIGHTS)],
-                                               tmp_path)), capsys)
+    weights = str(folder / folders.WEIGHTS)
+    line = one_line_error(partial(console, cli(["test", "--config", DIGITS, "--ckpt_path", weights], tmp_path)), capsys)
     assert "not a Lightning checkpoint: pass it with --weights" in line
 
 
@@ -123,7 +124,7 @@ def test_zoo_export_refuses_a_folder_that_is_not_empty_unless_forced(mlp_checkpo
     assert "is not empty (README.md): export into a new folder, or overwrite its files with --force" in line
     assert sorted(p.name for p in folder.iterdir()) == ["README.md"]  # nothing written
     zoo_command(["export", str(mlp_checkpoint), str(folder), "--force"])
-    assert hub.sha256_of(folder / hub.WEIGHTS) != "" and (folder / hub.CONFIG).is_file()
+    assert folders.sha256_of(folder / folders.WEIGHTS) != "" and (folder / folders.CONFIG).is_file()
 
 
 def test_an_image_shape_the_data_would_replace_is_refused(tmp_path, capsys):
@@ -157,8 +158,8 @@ def test_the_test_report_records_the_weights_and_their_sha256(tmp_path):
                      "--trainer.limit_test_batches", "1",
                      "--trainer.callbacks", "[]"], tmp_path))
     report = json.loads((Path(test.trainer.default_root_dir) / "test_results.json").read_text())
-    assert report["weights"] == "vae_mlp.mnist" and report["weights_file"] == str(weights / hub.WEIGHTS)
-    assert report["sha256"] == {"weights": registry.get("vae_mlp.mnist").sha256[hub.WEIGHTS]}
+    assert report["weights"] == "vae_mlp.mnist" and report["weights_file"] == str(weights / folders.WEIGHTS)
+    assert report["sha256"] == {"weights": registry.get("vae_mlp.mnist").sha256[folders.WEIGHTS]}
 
 
 # --- data the model cannot mean ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from lightning.pytorch.loggers import CSVLogger
 from tests.conftest import REPO
 from zoo import VAEModule
 from zoo.callbacks import ImageGrids
-from zoo.cli import main
+from zoo.cli.lightning_cli import main
 from zoo.data import Digits
 
 RECIPES = sorted((REPO / "configs").glob("*/*.yaml"))

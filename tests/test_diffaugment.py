@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from zoo import GANModule
-from zoo.augment import cut_out, diff_augment, translate
 from zoo.errors import InputError
+from zoo.modules.augment import cut_out, diff_augment, translate
 from zoo.nets import ConvDecoder, ConvEncoder
 
 

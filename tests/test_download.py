@@ -13,8 +13,8 @@ import torch
 
 import zoo
 from tests.conftest import REPO, fill_hf_cache
-from zoo import hub, publish, registry
-from zoo.commands import main as zoo_command
+from zoo.cli.commands import main as zoo_command
+from zoo.hub import folders, publish, registry
 
 NAME = "vae_mlp.mnist"
 REPO_ID = "zoo-test/vae_mlp.mnist"
@@ -37,14 +37,14 @@ def hub_only(tmp_path, monkeypatch):
 
 
 def published_files(name: str = NAME) -> dict[str, bytes]:
-    return {file: (REPO / "checkpoints" / name / file).read_bytes() for file in (hub.WEIGHTS, hub.CONFIG)}
+    return {file: (REPO / "checkpoints" / name / file).read_bytes() for file in (folders.WEIGHTS, folders.CONFIG)}
 
 
 def test_an_entry_loads_from_the_hub_cache_offline(hub_only):
     snapshot = fill_hf_cache(hub_only, REPO_ID, REVISION, published_files())
     module = zoo.load_pretrained(NAME)
     assert registry.weights_folder(NAME) == snapshot
-    reference = hub.load_folder(REPO / "checkpoints" / NAME)
+    reference = folders.load_folder(REPO / "checkpoints" / NAME)
     for key, value in reference.state_dict().items():
         torch.testing.assert_close(module.state_dict()[key], value, rtol=0, atol=0)
     assert not (Path(registry.cache_dir()) / NAME).exists()  # the Hub's cache holds it, not the zoo's
@@ -52,17 +52,17 @@ def test_an_entry_loads_from_the_hub_cache_offline(hub_only):
 
 def test_a_hub_file_that_fails_its_hash_is_refused_and_removed_from_the_cache(hub_only):
     files = published_files()
-    weights = bytearray(files[hub.WEIGHTS])
+    weights = bytearray(files[folders.WEIGHTS])
     weights[-1] ^= 0xFF
-    snapshot = fill_hf_cache(hub_only, REPO_ID, REVISION, {**files, hub.WEIGHTS: bytes(weights)})
-    blob = (snapshot / hub.WEIGHTS).resolve()
-    with pytest.raises(hub.WeightsError, match=f"{REPO_ID}@{REVISION}/model.safetensors: sha256 .* does not match"):
+    snapshot = fill_hf_cache(hub_only, REPO_ID, REVISION, {**files, folders.WEIGHTS: bytes(weights)})
+    blob = (snapshot / folders.WEIGHTS).resolve()
+    with pytest.raises(folders.WeightsError, match=f"{REPO_ID}@{REVISION}/model.safetensors: sha256 .* does not match"):
         zoo.load_pretrained(NAME)
-    assert not (snapshot / hub.WEIGHTS).exists() and not blob.exists()
+    assert not (snapshot / folders.WEIGHTS).exists() and not blob.exists()
 
 
 def test_offline_without_the_files_cached_says_so(hub_only):
-    with pytest.raises(hub.WeightsError, match=f"could not get model.safetensors of {REPO_ID}@{REVISION}"):
+    with pytest.raises(folders.WeightsError, match=f"could not get model.safetensors of {REPO_ID}@{REVISION}"):
         zoo.load_pretrained(NAME)
 
 
@@ -116,9 +116,9 @@ def test_zoo_push_uploads_what_load_pretrained_then_fetches(hub_only, tmp_path, 
 def test_push_refuses_a_folder_without_its_card(tmp_path, monkeypatch):
     folder = tmp_path / "bare"
     folder.mkdir()
-    for file in (hub.WEIGHTS, hub.CONFIG):
+    for file in (folders.WEIGHTS, folders.CONFIG):
         shutil.copy(REPO / "checkpoints" / NAME / file, folder / file)
     fake = FakeHub(tmp_path / "remote")
-    with pytest.raises(hub.WeightsError, match="README.md is missing"):
+    with pytest.raises(folders.WeightsError, match="README.md is missing"):
         publish.push_folder(folder, REPO_ID, api=fake)
     assert fake.calls == []

@@ -12,7 +12,7 @@ NAMES = [entry["name"] for entry in FACTS["entries"]]
 
 
 def test_every_registry_row_has_its_facts_once():
-    registry = [row["name"] for row in json.loads((REPO / "zoo" / "pretrained.json").read_text())]
+    registry = [row["name"] for row in json.loads((REPO / "zoo" / "hub" / "pretrained.json").read_text())]
     assert len(NAMES) == len(set(NAMES))
     assert set(registry) <= set(NAMES) | {FACTS["classifier"]["name"]}  # facts may come before their weights
 
@@ -42,13 +42,12 @@ def test_an_effect_without_a_baseline_has_a_target():
             assert isinstance(effect.get("target"), int | float), effect["family"]
 
 
-def test_the_registry_and_the_cards_say_what_the_facts_and_the_looks_test_say(monkeypatch):
+def test_the_registry_and_the_cards_say_what_the_facts_and_the_looks_test_say():
     """Each shipped entry's registry description and card paragraph are what the release writes from its facts now
-    (`export_pretrained.py --describe-only` rewrites them), and its looks mark is looks.json's verdict."""
-    from tests.conftest import import_benchmark
+    (`zoo release --describe-only` rewrites them), and its looks mark is looks.json's verdict."""
+    from zoo.hub import release as export
 
-    export = import_benchmark("export_pretrained", monkeypatch)
-    registry = {row["name"]: row for row in json.loads((REPO / "zoo" / "pretrained.json").read_text())}
+    registry = {row["name"]: row for row in json.loads((REPO / "zoo" / "hub" / "pretrained.json").read_text())}
     for name, _, description, *_ in export.ENTRIES:
         if name not in registry:
             continue

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from zoo import VAEModule
-from zoo.compile import CompiledOrEager, CompileFallbackWarning
 from zoo.data import Digits
+from zoo.modules.compile import CompiledOrEager, CompileFallbackWarning
 from zoo.nets import MLPDecoder, MLPEncoder
 
 

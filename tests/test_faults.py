@@ -15,9 +15,10 @@ import pytest
 import torch
 
 from tests.conftest import REPO
-from zoo import GANModule, VAEModule, hub
-from zoo.cli import main
+from zoo import GANModule, VAEModule
+from zoo.cli.lightning_cli import main
 from zoo.data import Digits, ToyMixture
+from zoo.hub import folders
 from zoo.nets import MLPDecoder, MLPEncoder
 
 
@@ -74,7 +75,7 @@ def test_a_nan_in_g_loss_stops_the_gan_after_the_discriminator_step_and_before_t
 
     def nan_on_third_call(fake_logits, objective, real_logits=None):
         calls.append(1)
-        loss = zoo.losses.generator_loss(fake_logits, objective, real_logits)
+        loss = zoo.modules.gan_losses.generator_loss(fake_logits, objective, real_logits)
         return loss * float("nan") if len(calls) == 3 else loss
 
     monkeypatch.setattr(zoo.modules.gan, "generator_loss", nan_on_third_call)
@@ -107,23 +108,23 @@ def vae_checkpoint(tmp_path_factory):
 def test_a_truncated_checkpoint_is_reported_as_such(vae_checkpoint, tmp_path):
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(open(vae_checkpoint, "rb").read()[:5000])
-    with pytest.raises(hub.WeightsError, match="truncated or corrupted"):
+    with pytest.raises(folders.WeightsError, match="truncated or corrupted"):
         VAEModule.load_from_checkpoint(broken, weights_only=True)
-    with pytest.raises(hub.WeightsError, match="truncated or corrupted"):
+    with pytest.raises(folders.WeightsError, match="truncated or corrupted"):
         main(["test", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--ckpt_path", str(broken)])
 
 
 def test_a_checkpoint_of_the_other_module_kind_is_refused(vae_checkpoint):
-    with pytest.raises(hub.WeightsError, match="is a zoo.VAEModule checkpoint, not a zoo.GANModule one"):
+    with pytest.raises(folders.WeightsError, match="is a zoo.VAEModule checkpoint, not a zoo.GANModule one"):
         GANModule.load_from_checkpoint(vae_checkpoint, weights_only=True)
-    with pytest.raises(hub.WeightsError, match="is a zoo.VAEModule checkpoint"):
+    with pytest.raises(folders.WeightsError, match="is a zoo.VAEModule checkpoint"):
         main(["test", "--config", str(REPO / "configs/gan/dcgan_mnist.yaml"), "--ckpt_path", vae_checkpoint])
 
 
 def test_a_checkpoint_with_pickled_code_is_not_unpickled(tmp_path):
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "hyper_parameters": {"x": print}}, evil)
-    with pytest.raises(hub.WeightsError, match="not unpickled"):
+    with pytest.raises(folders.WeightsError, match="not unpickled"):
         VAEModule.load_from_checkpoint(evil)
 
 

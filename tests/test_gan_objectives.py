@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from zoo import GANModule
-from zoo.losses import discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
+from zoo.modules.gan_losses import discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
 from zoo.nets import MLPDecoder, MLPEncoder
 
 REAL_LOGITS = np.array([-2.0, -0.5, 0.0, 0.7, 3.0, 1.2])

@@ -11,8 +11,8 @@ from torch import nn
 
 from zoo import GANModule
 from zoo.data import ToyMixture
-from zoo.losses import discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
 from zoo.metrics.optimal_discriminator import discriminator_gap, kde_log_prob, optimal_discriminator
+from zoo.modules.gan_losses import discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
 from zoo.nets import MLPEncoder
 
 GENERATOR_LOC, GENERATOR_SCALE = 0.5, 1.5

@@ -13,8 +13,8 @@ from torch.distributions import Bernoulli, Independent, Normal
 
 import zoo
 from zoo import VAEModule
+from zoo.hub.recipes import CONFIGS
 from zoo.nets import MLPDecoder, MLPEncoder
-from zoo.recipes import CONFIGS
 
 
 def two_level(hierarchy: str, **kwargs) -> VAEModule:

@@ -49,7 +49,7 @@ def test_the_papers_networks_have_its_shapes_and_q_its_own_layer():
 
 
 def test_the_card_code_pictures_have_one_row_per_category_and_one_per_continuous_code():
-    from zoo.cards import code_grids
+    from zoo.hub.cards import code_grids
 
     gan = zoo.load_pretrained("infogan.mnist")
     grids = code_grids(gan)

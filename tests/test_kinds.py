@@ -8,9 +8,10 @@ import pytest
 
 import zoo
 import zoo.modules
-from zoo import allowlist, hub, kinds
+from zoo import kinds
 from zoo.base import ZooModule
 from zoo.errors import WeightsError
+from zoo.hub import allowlist, folders
 
 
 def zoo_module_classes() -> set[type]:
@@ -30,7 +31,7 @@ def test_every_zoo_module_subclass_is_a_kind_and_every_kind_is_exported_where_it
     for kind in kinds.KINDS:
         cls = getattr(importlib.import_module(kind.module), kind.name)
         assert getattr(zoo, kind.name) is cls
-        assert hub.import_object(kind.class_path) is cls
+        assert folders.import_object(kind.class_path) is cls
         assert {kind.class_path, kind.defined_at} <= allowlist.allowed()
 
 
@@ -42,12 +43,12 @@ def test_every_zoo_module_subclass_is_a_kind_and_every_kind_is_exported_where_it
 ])
 def test_checkpoints_without_their_class_path_are_told_apart_by_the_markers(hparams, expected):
     assert kinds.class_path_of(hparams) == expected
-    assert hub.module_class_path(hparams) == expected
+    assert folders.module_class_path(hparams) == expected
 
 
 def test_hyperparameters_of_no_kind_are_refused():
     with pytest.raises(WeightsError, match="not a zoo module's hyper-parameters"):
-        hub.module_class_path({"hidden": [512]})
+        folders.module_class_path({"hidden": [512]})
 
 
 def test_card_tags_come_from_the_kind():

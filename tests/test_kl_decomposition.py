@@ -14,8 +14,8 @@ from scipy.stats import norm
 from zoo import VAEModule
 from zoo.data import Digits
 from zoo.distributions import diagonal_gaussian, gaussian_prior
+from zoo.distributions.kl_decomposition import kl_decomposition, log_aggregate_posterior
 from zoo.errors import InputError
-from zoo.kl_decomposition import kl_decomposition, log_aggregate_posterior
 from zoo.nets import MLPDecoder, MLPEncoder
 
 REPO = Path(__file__).resolve().parent.parent

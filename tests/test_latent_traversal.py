@@ -1,4 +1,4 @@
-"""The card's latent traversal of a small VAE (zoo.cards.latent_traversal): each row is sample() at z = 0 with one
+"""The card's latent traversal of a small VAE (zoo.hub.cards.latent_traversal): each row is sample() at z = 0 with one
 latent swept, so the picture is what a user's own call draws."""
 
 import torch
@@ -7,7 +7,7 @@ import zoo
 
 
 def test_a_small_vae_card_traverses_each_latent_through_sample():
-    from zoo.cards import latent_traversal
+    from zoo.hub.cards import latent_traversal
 
     vae = zoo.load_pretrained("beta_tcvae.sprites")
     (grid,) = latent_traversal(vae, steps=4).values()

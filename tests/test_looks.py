@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import zoo
-from zoo import registry
+from zoo.hub import registry
 from zoo.metrics.looks import MNIST_INK, looks_problems, measure_looks
 
 DIGIT_ENTRIES = [name for name in zoo.list_models(pretrained=True)

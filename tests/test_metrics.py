@@ -15,7 +15,7 @@ from torch import nn
 
 from tests.conftest import REPO
 from zoo.callbacks import SampleQuality
-from zoo.cli import main
+from zoo.cli.lightning_cli import main
 from zoo.data import Digits
 from zoo.metrics.extractors import DIGIT_CLASSIFIER_WEIGHTS, DigitFeatures, InceptionFeatures, sha256_of
 from zoo.metrics.fid import ImageQuality

@@ -83,18 +83,18 @@ def run_entry_point(argv: list[str], cwd: str, env: dict[str, str], log: str) ->
     os.environ.update(env)
     sys.argv = argv
     if argv[0] == "lightning":
-        from zoo.console import console as entry_point
+        from zoo.cli.console import console as entry_point
     else:
-        from zoo.commands import main as entry_point
+        from zoo.cli.commands import main as entry_point
     entry_point()
 
 
 @pytest.fixture(scope="module")
 def forkserver():
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "lightning.pytorch", "jsonargparse", "zoo.console", "zoo.commands",
-                                     "zoo.cli", "zoo.modules.vae", "zoo.modules.gan", "zoo.data", "zoo.nets",
-                                     "zoo.callbacks"])
+    context.set_forkserver_preload(["torch", "lightning.pytorch", "jsonargparse", "zoo.cli.console",
+                                     "zoo.cli.commands", "zoo.cli.lightning_cli", "zoo.modules.vae", "zoo.modules.gan",
+                                     "zoo.data", "zoo.nets", "zoo.callbacks"])
     return context
 
 

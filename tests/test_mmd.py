@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.linear_gaussian import LinearGaussian
-from zoo.mmd import mmd_squared
+from zoo.distributions.mmd import mmd_squared
 
 
 def u_statistic(x: np.ndarray, y: np.ndarray, k) -> float:
@@ -80,7 +80,7 @@ def test_the_infovae_recipe_uses_the_authors_kernel_at_the_papers_lambda():
     the same lambda would weigh the MMD hundreds of times more than the paper does."""
     import yaml
 
-    from zoo.recipes import CONFIGS
+    from zoo.hub.recipes import CONFIGS
     init = yaml.safe_load((CONFIGS / "vae/infovae_mnist.yaml").read_text())["model"]["init_args"]
     assert init["mmd_kernel"] == "rbf" and init["mmd_weight"] == pytest.approx(999.0)
     generator = torch.Generator().manual_seed(0)

@@ -9,8 +9,9 @@ import torch
 from scipy import stats
 from scipy.special import logsumexp
 
-from zoo import VAEModule, hub
+from zoo import VAEModule
 from zoo.distributions import DiagonalGaussianMixture, diagonal_gaussian
+from zoo.hub import folders
 from zoo.metrics.likelihood import importance_sampled_log_likelihood
 from zoo.nets import MLPDecoder, MLPEncoder
 
@@ -174,8 +175,8 @@ def test_two_layer_iwae_bound_rises_with_k_towards_the_exact_log_likelihood(prio
 
 def test_vamp_two_layer_module_round_trips_through_a_weights_folder(tmp_path):
     model = vae(prior="vamp", num_pseudo_inputs=4, top_latent_dim=2).eval()
-    hub.save_folder(model, tmp_path)
-    loaded = hub.load_folder(tmp_path)
+    folders.save_folder(model, tmp_path)
+    loaded = folders.load_folder(tmp_path)
     z = torch.randn(6, 5)
     torch.testing.assert_close(loaded.prior.log_prob(z), model.prior.log_prob(z), rtol=0, atol=0)
     torch.manual_seed(0)

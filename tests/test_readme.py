@@ -4,7 +4,7 @@ recipe exists and needs no download."""
 import json
 import re
 
-from tests.conftest import REPO, import_benchmark
+from tests.conftest import REPO
 
 
 def readme_commands() -> list[str]:
@@ -82,9 +82,9 @@ def test_the_number_check_reads_tables_ranges_and_rounding():
     assert NOT_MEASURED.sub("", "**0.868** (target ≥ 0.80) `mlp_512.yaml`").strip() == "**0.868** ()"
 
 
-def test_the_family_effects_table_is_what_the_shipped_results_give(monkeypatch):
+def test_the_family_effects_table_is_what_the_shipped_results_give():
     """The README's "What each family shows" rows are regenerated from checkpoints/results.json, not typed."""
-    export = import_benchmark("export_pretrained", monkeypatch)
+    from zoo.hub import release as export
     readme = (REPO / "README.md").read_text()
     shown = readme.split("<!-- effects:start -->\n", 1)[1].split("\n<!-- effects:end -->", 1)[0]
     assert shown == export.effects_table(json.loads((REPO / "checkpoints/results.json").read_text()))

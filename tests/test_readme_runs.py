@@ -75,13 +75,13 @@ def check_command(command: str, monkeypatch) -> None:
     if words[0] == "python" and words[1] == "-m":
         words = ["lightning", *words[3:]]
     if words[0] == "lightning":
-        from zoo.cli import main
+        from zoo.cli.lightning_cli import main
 
         with pytest.raises(SystemExit) as stop, contextlib.redirect_stdout(io.StringIO()):
             main(words[1:] + ([] if "--help" in words else ["--print_config"]))
         assert stop.value.code in (0, None)
     elif words[0] == "zoo":
-        from zoo.commands import main
+        from zoo.cli.commands import main
 
         with contextlib.redirect_stdout(io.StringIO()):
             main(words[1:])

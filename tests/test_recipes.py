@@ -9,9 +9,9 @@ import yaml
 from lightning.pytorch.cli import instantiate_class
 
 from tests.conftest import REPO
-from zoo import recipes
-from zoo.cli import main
-from zoo.commands import main as zoo_command
+from zoo.cli.commands import main as zoo_command
+from zoo.cli.lightning_cli import main
+from zoo.hub import recipes
 
 
 def test_zoo_recipes_lists_every_config_file_with_its_path(capsys):

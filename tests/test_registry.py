@@ -10,9 +10,9 @@ from huggingface_hub import ModelCard
 
 import zoo
 from tests.conftest import REPO
-from zoo import hub, registry
-from zoo.cli import main
-from zoo.commands import main as zoo_command
+from zoo.cli.commands import main as zoo_command
+from zoo.cli.lightning_cli import main
+from zoo.hub import folders, registry
 
 PRETRAINED = registry.list_models(pretrained=True)
 
@@ -39,7 +39,7 @@ def test_every_pretrained_entry_loads_and_samples(name):
     assert torch.isfinite(samples).all()
     if samples.dim() == 4:
         assert samples.shape == (4, *module.hparams.image_shape)
-    weights = registry.weights_folder(name) / hub.WEIGHTS
+    weights = registry.weights_folder(name) / folders.WEIGHTS
     stored = sum(t.numel() * t.element_size() for t in module.state_dict().values())
     assert weights.stat().st_size < 1.01 * stored + 1e5  # each tensor once, nothing else of size
     assert weights.stat().st_size < 5e7  # MNIST models: a few MB; InfoGAN's paper-sized players and EMA, 40 MB
@@ -71,11 +71,11 @@ def published(tmp_path):
 
 def test_a_weights_file_that_does_not_match_its_hash_is_refused(published, tmp_path):
     name, folder = published
-    data = bytearray((folder / hub.WEIGHTS).read_bytes())
+    data = bytearray((folder / folders.WEIGHTS).read_bytes())
     data[-1] ^= 0xFF
-    (folder / hub.WEIGHTS).write_bytes(bytes(data))
-    with pytest.raises(hub.WeightsError, match="does not match the registry's"):
-        hub.load_folder(folder, registry.get(name).sha256)
+    (folder / folders.WEIGHTS).write_bytes(bytes(data))
+    with pytest.raises(folders.WeightsError, match="does not match the registry's"):
+        folders.load_folder(folder, registry.get(name).sha256)
 
 
 def test_missing_weights_are_downloaded_from_a_url_and_checked(published, tmp_path, monkeypatch):
@@ -84,13 +84,13 @@ def test_missing_weights_are_downloaded_from_a_url_and_checked(published, tmp_pa
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ZOO_WEIGHTS_URL", (tmp_path / "published").as_uri())
     module = zoo.load_pretrained(name)
-    assert (tmp_path / "cache" / "checkpoints" / name / hub.WEIGHTS).is_file()
+    assert (tmp_path / "cache" / "checkpoints" / name / folders.WEIGHTS).is_file()
     assert module.sample(2).shape == (2, 1, 28, 28)
-    (folder / hub.CONFIG).write_text((folder / hub.CONFIG).read_text() + "\n# changed\n")
+    (folder / folders.CONFIG).write_text((folder / folders.CONFIG).read_text() + "\n# changed\n")
     shutil.rmtree(tmp_path / "cache")
-    with pytest.raises(hub.WeightsError, match="config.yaml: sha256 .* does not match"):
+    with pytest.raises(folders.WeightsError, match="config.yaml: sha256 .* does not match"):
         zoo.load_pretrained(name)
-    assert not (tmp_path / "cache" / "checkpoints" / name / hub.CONFIG).exists()  # nothing bad is kept
+    assert not (tmp_path / "cache" / "checkpoints" / name / folders.CONFIG).exists()  # nothing bad is kept
     monkeypatch.delenv("ZOO_WEIGHTS_URL")
     with pytest.raises(FileNotFoundError, match="names no Hub repo and no URL is configured"):
         zoo.load_pretrained(name)
@@ -98,12 +98,12 @@ def test_missing_weights_are_downloaded_from_a_url_and_checked(published, tmp_pa
 
 def test_a_config_naming_another_class_is_refused(published):
     _, folder = published
-    (folder / hub.CONFIG).write_text("class_path: os.system\ninit_args: {command: 'echo hi'}\n")
-    with pytest.raises(hub.WeightsError, match="class_path names 'os.system'.*nothing was imported"):
-        hub.load_folder(folder)
-    (folder / hub.CONFIG).write_text("class_path: zoo.nets.MLPEncoder\ninit_args: {}\n")  # allowed, but not a module
-    with pytest.raises(hub.WeightsError, match="class_path must be one of"):
-        hub.load_folder(folder)
+    (folder / folders.CONFIG).write_text("class_path: os.system\ninit_args: {command: 'echo hi'}\n")
+    with pytest.raises(folders.WeightsError, match="class_path names 'os.system'.*nothing was imported"):
+        folders.load_folder(folder)
+    (folder / folders.CONFIG).write_text("class_path: zoo.nets.MLPEncoder\ninit_args: {}\n")  # allowed, no module
+    with pytest.raises(folders.WeightsError, match="class_path must be one of"):
+        folders.load_folder(folder)
 
 
 def test_export_turns_a_lightning_checkpoint_into_a_loadable_folder(tmp_path, capsys):
@@ -112,7 +112,7 @@ def test_export_turns_a_lightning_checkpoint_into_a_loadable_folder(tmp_path, ca
     checkpoint = fit.trainer.checkpoint_callback.last_model_path
     zoo_command(["export", checkpoint, str(tmp_path / "exported")])
     assert "sha256" in capsys.readouterr().out
-    exported = hub.load_folder(tmp_path / "exported")
+    exported = folders.load_folder(tmp_path / "exported")
     original = zoo.VAEModule.load_from_checkpoint(checkpoint, weights_only=True).eval()
     x = torch.rand(3, 1, 28, 28).round()
     torch.testing.assert_close(exported.reconstruct(x), original.reconstruct(x), rtol=0, atol=0)
@@ -120,12 +120,12 @@ def test_export_turns_a_lightning_checkpoint_into_a_loadable_folder(tmp_path, ca
                  str(tmp_path / "exported"), "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false",
                  "--model.test_num_samples", "5", "--trainer.callbacks.num_samples", "100"])
     torch.testing.assert_close(test.model.decoder.net[0].weight, original.decoder.net[0].weight)
-    card = ModelCard.load(tmp_path / "exported" / hub.CARD)  # the Hub's own reader of the metadata header
+    card = ModelCard.load(tmp_path / "exported" / folders.CARD)  # the Hub's own reader of the metadata header
     assert card.data.library_name == "zoo" and "vae" in card.data.tags and card.data.metrics is None
-    assert f"`{hub.WEIGHTS}`: `{hub.sha256_of(tmp_path / 'exported' / hub.WEIGHTS)}`" in card.text
+    assert f"`{folders.WEIGHTS}`: `{folders.sha256_of(tmp_path / 'exported' / folders.WEIGHTS)}`" in card.text
     results = tmp_path / "test_results.json"
     zoo_command(["export", checkpoint, str(tmp_path / "with-results"), "--results", str(results)])
-    card = ModelCard.load(tmp_path / "with-results" / hub.CARD)
+    card = ModelCard.load(tmp_path / "with-results" / folders.CARD)
     measured = json.loads(results.read_text())["metrics"]
     assert card.data.metrics == sorted(key.removeprefix("test/") for key in measured) and "elbo" in card.data.metrics
     assert f"| `elbo` | {measured['test/elbo']:.4g} |" in card.text

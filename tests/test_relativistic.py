@@ -25,7 +25,7 @@ from tests.test_gan_objectives import (
     discriminator_losses,
 )
 from zoo.errors import InputError
-from zoo.losses import discriminator_loss, generator_loss, zero_centred_penalty
+from zoo.modules.gan_losses import discriminator_loss, generator_loss, zero_centred_penalty
 
 
 def softplus(t: np.ndarray) -> np.ndarray:

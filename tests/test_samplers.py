@@ -1,4 +1,5 @@
-"""Ex-post samplers (zoo.samplers) fitted through VAEModule.fit_sampler, against known latent distributions."""
+"""Ex-post samplers (zoo.distributions.samplers) fitted through VAEModule.fit_sampler, against known latent
+distributions."""
 
 from functools import partial
 
@@ -6,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from zoo import VAEModule, hub
+from zoo import VAEModule
+from zoo.hub import folders
 from zoo.nets import MLPDecoder, MLPEncoder
 
 WEIGHTS = np.array([0.5, 0.3, 0.2])
@@ -74,8 +76,8 @@ def test_fitted_sampler_travels_in_the_weights_folder(tmp_path, kind, options):
     vae = identity_encoder_vae()
     vae.fit_sampler(loader(mixture_images(500)), kind, **options)
     vae.hparams.sampler = kind  # the default of sample()
-    hub.save_folder(vae.eval(), tmp_path)
-    loaded = hub.load_folder(tmp_path)
+    folders.save_folder(vae.eval(), tmp_path)
+    loaded = folders.load_folder(tmp_path)
     for name, value in vae.samplers.state_dict().items():
         torch.testing.assert_close(loaded.samplers.state_dict()[name], value, rtol=0, atol=0)
     torch.manual_seed(0)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 import zoo
 from tests.conftest import REPO
-from zoo.cli import main
+from zoo.cli.lightning_cli import main
 from zoo.data import ToyMixture
 from zoo.metrics.extractors import DigitFeatures
 

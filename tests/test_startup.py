@@ -7,7 +7,7 @@ import pytest
 
 PROBE = """
 import sys
-from zoo.commands import main
+from zoo.cli.commands import main
 try:
     main({argv!r})
 except SystemExit:
@@ -38,7 +38,7 @@ def test_importing_the_zoo_leaves_the_processs_warning_filters_alone():
     # its dependencies add filters of their own when imported, so they are imported before the snapshot
     probe = ("import warnings, torch, torchvision, lightning, torchmetrics, scipy.stats, jsonargparse, safetensors, "
              "huggingface_hub; import lightning.pytorch.cli; before = list(warnings.filters); "
-             "import zoo.modules.vae, zoo.modules.gan, zoo.modules.vqvae, zoo.cli, zoo.registry; "
+             "import zoo.modules.vae, zoo.modules.gan, zoo.modules.vqvae, zoo.cli.lightning_cli, zoo.hub.registry; "
              "print([f for f in warnings.filters if f not in before])")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

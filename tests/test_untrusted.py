@@ -15,11 +15,12 @@ import torch
 import yaml
 
 from tests.conftest import REPO
-from zoo import GANModule, VAEModule, allowlist, hub, registry
-from zoo.cli import main
-from zoo.commands import main as zoo_command
-from zoo.console import console
+from zoo import GANModule, VAEModule
+from zoo.cli.commands import main as zoo_command
+from zoo.cli.console import console
+from zoo.cli.lightning_cli import main
 from zoo.errors import UntrustedConfigError
+from zoo.hub import allowlist, folders, registry
 
 TRAP = "zoo_trap_module"  # a module planted on sys.path: importing it, or calling its Boom, leaves a file behind
 TARGETS = ["builtins.print", "os.system", "subprocess.Popen", f"{TRAP}.Boom"]
@@ -75,12 +76,12 @@ def poisoned_configs(config: dict, target: str):
 
 def gan_config() -> dict:
     """The shipped cgan.mnist config: a projection discriminator holds its features network one level deeper."""
-    return yaml.safe_load((registry.weights_folder("cgan.mnist") / hub.CONFIG).read_text())
+    return yaml.safe_load((registry.weights_folder("cgan.mnist") / folders.CONFIG).read_text())
 
 
 def test_every_shipped_config_and_recipe_model_is_on_the_allow_list():
     for name in registry.list_models(pretrained=True):
-        allowlist.check_config(yaml.safe_load((registry.weights_folder(name) / hub.CONFIG).read_text()), name)
+        allowlist.check_config(yaml.safe_load((registry.weights_folder(name) / folders.CONFIG).read_text()), name)
     for recipe in (REPO / "configs").glob("*/*.yaml"):
         allowlist.check_config(yaml.safe_load(recipe.read_text()).get("model"), str(recipe))
 
@@ -93,8 +94,8 @@ def test_a_weights_folder_naming_code_anywhere_is_refused_before_any_import(targ
     for place, config in poisoned_configs(gan_config(), target):
         folder = tmp_path / place
         shutil.copytree(source, folder)
-        (folder / hub.CONFIG).write_text(yaml.safe_dump(config))
-        not_refused.append((place, outcome(partial(hub.load_folder, folder), target)))
+        (folder / folders.CONFIG).write_text(yaml.safe_dump(config))
+        not_refused.append((place, outcome(partial(folders.load_folder, folder), target)))
     assert [(place, got) for place, got in not_refused if got != "refused"] == []
     assert calls == []
 
@@ -133,7 +134,7 @@ def test_a_checkpoint_naming_code_anywhere_is_refused_before_any_import(target, 
         path = tmp_path / f"{place}.ckpt"
         torch.save({**gan_checkpoint, "hyper_parameters": poisoned}, path)
         routes = {"load_from_checkpoint": partial(GANModule.load_from_checkpoint, path, weights_only=True),
-                  "export": partial(hub.export_checkpoint, path, tmp_path / "exported")}
+                  "export": partial(folders.export_checkpoint, path, tmp_path / "exported")}
         if place in CLI_PLACES and TRAP in target:  # the command line (jsonargparse): each call takes seconds
             routes["lightning test"] = partial(main, [
                 "test", "--config", str(REPO / "configs/gan/cgan_mnist.yaml"), "--ckpt_path", str(path),
@@ -161,7 +162,7 @@ def test_the_cli_and_export_print_one_line_for_an_untrusted_checkpoint(gan_check
 def test_a_class_of_your_own_can_be_allowed_for_a_file_you_trust(monkeypatch):
     monkeypatch.setattr(allowlist, "ALLOWED_BY_YOU", set())
     config = {"class_path": "zoo.VAEModule", "init_args": {"encoder": {"class_path": "mine.Encoder"}}}
-    with pytest.raises(UntrustedConfigError, match="allow it first: zoo.allowlist.allow\\('mine.Encoder'\\)"):
+    with pytest.raises(UntrustedConfigError, match="allow it first: zoo.hub.allowlist.allow\\('mine.Encoder'\\)"):
         allowlist.check_config(config, "f")
     allowlist.allow("mine.Encoder")
     allowlist.check_config(config, "f")

@@ -10,8 +10,8 @@ from PIL import Image
 
 import zoo
 from tests.conftest import REPO
-from zoo.cards import write_picture
 from zoo.errors import InputError
+from zoo.hub.cards import write_picture
 from zoo.modules.inputs import balanced_labels
 
 IMAGE_ENTRIES = [name for name in zoo.list_models(pretrained=True)

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from zoo import VAEModule
-from zoo.compile import CompileFallbackWarning
 from zoo.distributions import GaussianLikelihood
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.modules.compile import CompileFallbackWarning
 from zoo.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
 

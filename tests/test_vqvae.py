@@ -16,10 +16,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from scipy import stats
 
 from tests.conftest import REPO
-from zoo import VQVAEModule, hub
-from zoo.cli import main
+from zoo import VQVAEModule
+from zoo.cli.lightning_cli import main
 from zoo.data import Digits
 from zoo.errors import InputError
+from zoo.hub import folders
 from zoo.nets import CodeTransformer, VQDecoder, VQEncoder
 from zoo.nets.quantizer import VectorQuantizer
 
@@ -286,7 +287,7 @@ def test_one_fit_trains_the_autoencoder_then_only_the_prior_and_reloads(tmp_path
         torch.testing.assert_close(loaded.state_dict()[name], value, rtol=0, atol=0, msg=name)
     z = torch.rand(4, 49)
     torch.testing.assert_close(loaded.sample(4, z=z), vq.eval().sample(4, z=z), rtol=0, atol=0)
-    exported = hub.load_folder(hub.export_checkpoint(tmp_path / "last.ckpt", tmp_path / "weights").parent)
+    exported = folders.load_folder(folders.export_checkpoint(tmp_path / "last.ckpt", tmp_path / "weights").parent)
     assert isinstance(exported, VQVAEModule)  # a weights folder, as a zoo entry ships
     torch.testing.assert_close(exported.sample(4, z=z), vq.sample(4, z=z), rtol=0, atol=0)
 

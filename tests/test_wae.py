@@ -9,8 +9,8 @@ import yaml
 
 from zoo import VAEModule
 from zoo.distributions import GaussianLikelihood, gaussian_prior
+from zoo.distributions.mmd import mmd_squared
 from zoo.errors import InputError
-from zoo.mmd import mmd_squared
 from zoo.nets import MLPDecoder, MLPEncoder
 
 

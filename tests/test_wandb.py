@@ -6,8 +6,8 @@ import wandb
 from wandb.proto import wandb_internal_pb2
 
 from tests.conftest import REPO
-from zoo import loggers
-from zoo.cli import main
+from zoo.cli import loggers
+from zoo.cli.lightning_cli import main
 
 BLOCK = 32768  # a .wandb file is a LevelDB-style log of protobuf Records in 32 KiB blocks
 

@@ -14,7 +14,7 @@ import venv
 from pathlib import Path
 
 from tests.conftest import REPO, fill_hf_cache
-from zoo import hub
+from zoo.hub import folders
 
 SOURCES = ["zoo", "configs", "setup.py", "pyproject.toml", "README.md", "checkpoints/digit_classifier.mnist",
            "checkpoints/digit_classifier_lenet.mnist"]
@@ -25,8 +25,8 @@ import dataclasses, json, os, sys
 from pathlib import Path
 import torch
 import zoo
-from zoo import hub, registry
-from zoo.commands import main
+from zoo.hub import folders, registry
+from zoo.cli.commands import main
 from zoo.metrics.extractors import DigitFeatures
 
 checkpoints, report = Path(sys.argv[1]), {"zoo": zoo.__file__}
@@ -40,9 +40,9 @@ def load(name, repo_id=None):
         registry.register(dataclasses.replace(registry.get(name), repo_id=repo_id, revision=sys.argv[2]))
     try:
         module = zoo.load_pretrained(name)
-    except hub.WeightsError as error:
+    except folders.WeightsError as error:
         return str(error)
-    reference = hub.load_folder(checkpoints / name)  # the checkout's files, read by the installed zoo
+    reference = folders.load_folder(checkpoints / name)  # the checkout's files, read by the installed zoo
     same = all(torch.equal(module.state_dict()[k], v) for k, v in reference.state_dict().items())
     return {"folder": str(registry.weights_folder(name)), "same_weights": same}
 
@@ -77,23 +77,23 @@ def inherit_dependencies(new_venv: Path) -> None:
     folders' own .pth files (an editable install of the checkout) are not read."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     paths = sysconfig.get_paths()
-    folders = dict.fromkeys([*site.getsitepackages(), paths["purelib"], paths["platlib"]])
-    (new_venv / "lib" / version / "site-packages" / "dependencies.pth").write_text("\n".join(folders) + "\n")
+    site_folders = dict.fromkeys([*site.getsitepackages(), paths["purelib"], paths["platlib"]])
+    (new_venv / "lib" / version / "site-packages" / "dependencies.pth").write_text("\n".join(site_folders) + "\n")
 
 
 def mirror(root: Path, good: str, bad: str) -> str:
     """A folder per entry, as a web server of weights would hold them; `bad`'s config has one byte changed."""
     for name in (good, bad):
         shutil.copytree(REPO / "checkpoints" / name, root / name)
-    config = root / bad / hub.CONFIG
+    config = root / bad / folders.CONFIG
     config.write_text(config.read_text() + "#")
     return root.as_uri()
 
 
 def files(name: str, corrupt: bool = False) -> dict[str, bytes]:
-    found = {file: (REPO / "checkpoints" / name / file).read_bytes() for file in (hub.WEIGHTS, hub.CONFIG)}
+    found = {file: (REPO / "checkpoints" / name / file).read_bytes() for file in (folders.WEIGHTS, folders.CONFIG)}
     if corrupt:
-        found[hub.WEIGHTS] = found[hub.WEIGHTS][:-1] + bytes([found[hub.WEIGHTS][-1] ^ 0xFF])
+        found[folders.WEIGHTS] = found[folders.WEIGHTS][:-1] + bytes([found[folders.WEIGHTS][-1] ^ 0xFF])
     return found
 
 
@@ -128,11 +128,12 @@ def test_the_wheel_installs_trains_and_loads_weights_outside_the_checkout(tmp_pa
     assert "vae_mlp.mnist" in out and "digit_classifier.mnist" in out  # zoo list
     assert "zoo:vae/mlp_digits.yaml" in out and str(installed) in out  # zoo recipes, with installed paths
     assert Path(report["classifier"]).is_relative_to(installed)
-    assert report["classifier_sha256"] == hub.sha256_of(REPO / "checkpoints/digit_classifier.mnist" / hub.WEIGHTS)
+    classifier = REPO / "checkpoints/digit_classifier.mnist" / folders.WEIGHTS
+    assert report["classifier_sha256"] == folders.sha256_of(classifier)
 
     assert report["mirror"] == {"folder": str(tmp_path / "zoo-cache/checkpoints/beta_vae.mnist"), "same_weights": True}
     assert "gan_mlp.ring/config.yaml: sha256" in report["mirror_bad"]
-    assert not (tmp_path / "zoo-cache/checkpoints/gan_mlp.ring" / hub.CONFIG).exists()  # refused, not kept
+    assert not (tmp_path / "zoo-cache/checkpoints/gan_mlp.ring" / folders.CONFIG).exists()  # refused, not kept
     assert report["hub"] == {"folder": str(snapshot), "same_weights": True}
     assert f"zoo-test/gan_mlp.grid@{REVISION}/model.safetensors: sha256" in report["hub_bad"]
-    assert not (bad / hub.WEIGHTS).exists()
+    assert not (bad / folders.WEIGHTS).exists()

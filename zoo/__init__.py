@@ -7,7 +7,8 @@ import importlib
 
 from zoo.kinds import KINDS
 
-LAZY = {**{kind.name: kind.module for kind in KINDS}, "list_models": "zoo.registry", "load_pretrained": "zoo.registry"}
+LAZY = {**{kind.name: kind.module for kind in KINDS},
+        "list_models": "zoo.hub.registry", "load_pretrained": "zoo.hub.registry"}
 __all__ = list(LAZY)
 __version__ = "0.1.0"
 

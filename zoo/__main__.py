@@ -1,3 +1,3 @@
-from zoo.console import console
+from zoo.cli.console import console
 
 console()

@@ -109,10 +109,10 @@ class ZooModule(L.LightningModule):
     def from_pretrained(cls, name_or_folder: str | os.PathLike, device=None, dtype=None) -> "ZooModule":
         """A zoo entry by name, as `zoo.load_pretrained` loads it, or a local weights folder (`save_pretrained`'s,
         `zoo export`'s), in eval mode on `device` in `dtype`; refused in one line when it holds another kind."""
-        from zoo import hub, registry
+        from zoo.hub import folders, registry
 
         if Path(name_or_folder).is_dir():  # a local folder first, as Hugging Face libraries resolve names
-            module = registry.placed(hub.load_folder(name_or_folder), device, dtype)
+            module = registry.placed(folders.load_folder(name_or_folder), device, dtype)
         else:
             module = registry.load_pretrained(str(name_or_folder), device=device, dtype=dtype)
         if not isinstance(module, cls):
@@ -123,6 +123,6 @@ class ZooModule(L.LightningModule):
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write the weights (model.safetensors) and config.yaml into `folder`, which from_pretrained(folder) loads
         back; `zoo export` also writes the model card that a Hub push needs. Returns the weights file."""
-        from zoo import hub
+        from zoo.hub import folders
 
-        return hub.save_folder(self, folder)
+        return folders.save_folder(self, folder)

@@ -28,7 +28,7 @@ class WeightsNotFoundError(WeightsError, FileNotFoundError):
 
 
 class UntrustedConfigError(WeightsError):
-    """A weights file's config names code outside the allow-list (zoo.allowlist)."""
+    """A weights file's config names code outside the allow-list (zoo.hub.allowlist)."""
 
 
 class RecipeNotFoundError(ZooError, FileNotFoundError):

@@ -19,9 +19,9 @@ from safetensors.torch import load_file
 from torch import nn
 
 from zoo.errors import InputError
-from zoo.hub import sha256_of
+from zoo.hub.folders import sha256_of
+from zoo.hub.recipes import CHECKPOINTS
 from zoo.nets.classifier import NUM_FEATURES, DigitClassifier, LeNetClassifier
-from zoo.recipes import CHECKPOINTS
 
 DIGIT_CLASSIFIER_WEIGHTS = CHECKPOINTS / "digit_classifier.mnist" / "model.safetensors"  # in a wheel too
 CHECK_CLASSIFIER_WEIGHTS = CHECKPOINTS / "digit_classifier_lenet.mnist" / "model.safetensors"  # in a wheel too

@@ -23,7 +23,7 @@ import weakref
 
 import torch
 
-from zoo.compile import CompileFallbackWarning  # its own class, so that a test can tell
+from zoo.modules.compile import CompileFallbackWarning  # its own class, so that a test can tell
 
 COMPILED = weakref.WeakKeyDictionary()  # vae -> compiled log_likelihood(vae, z, x, labels), holding no vae
 

@@ -2,7 +2,7 @@
 
 The two players alternate: `n_critic` discriminator steps, then one generator step, each inside
 `toggled_optimizer` so only that player's parameters take gradients. The objective is chosen by name
-(zoo.losses); WGAN-GP and lazy R1 penalties, an EMA copy of the generator, class conditioning and
+(zoo.modules.gan_losses); WGAN-GP and lazy R1 penalties, an EMA copy of the generator, class conditioning and
 PacGAN packing (Lin et al. 2018: the discriminator judges `pac` samples at once) and a latent code with a
 categorical part (`latent_categories`: z = (c, noise), so that the generator's input space is
 disconnected, as data with separated modes needs; Khayatkhoei et al. 2018) are options. So are the auxiliary heads
@@ -21,14 +21,21 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
-from zoo import hub
-from zoo.augment import diff_augment, parse_policy
 from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
-from zoo.losses import OBJECTIVES, Objective, discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
+from zoo.hub import folders
 from zoo.metrics.clustering import ClusteringAccuracy
+from zoo.modules.augment import diff_augment, parse_policy
 from zoo.modules.auxiliary import InfoGANHead, auxiliary_head
+from zoo.modules.gan_losses import (
+    OBJECTIVES,
+    Objective,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    zero_centred_penalty,
+)
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import balanced_labels, check_count, check_labels, check_latents
 from zoo.modules.train_logs import TrainLogs
@@ -49,7 +56,7 @@ class GANModule(ZooModule):
         image_shape: (C, H, W), or (d,) for points; a recipe links it from the data module.
         latent_dim: the size of z ~ N(0, I) (with InfoGAN's continuous codes as its last entries).
         num_classes: > 0 makes it class-conditional: the label enters G and D.
-        objective: the game (zoo.losses): "minimax", "non_saturating" (G minimises -log D(G(z))), "hinge",
+        objective: the game (zoo.modules.gan_losses): "minimax", "non_saturating" (G minimises -log D(G(z))), "hinge",
             "wasserstein", "least_squares" or "relativistic" (RpGAN's pairing loss, Huang et al. 2024).
         n_critic: discriminator steps per generator step (WGAN-GP: 5).
         gradient_penalty: WGAN-GP's lambda on (||grad D(x_hat)|| - 1)^2 at interpolates (the paper: 10).
@@ -67,7 +74,7 @@ class GANModule(ZooModule):
         auxiliary_classifier: ACGAN's weight on the class cross-entropy; > 0 adds the class head.
         diffaugment: the DiffAugment policy applied to every discriminator input in training, comma-separated
             operations from "color", "translation", "cutout" (Zhao et al. 2020), each optionally with the probability
-            that an image gets it, "translation@0.5" (zoo.augment); "", none.
+            that an image gets it, "translation@0.5" (zoo.modules.augment); "", none.
         output_activation: G's last activation, "sigmoid" (images in [0, 1]) or "identity" (points).
         generator_optimizer: G's optimizer.
         discriminator_optimizer: D's optimizer.
@@ -343,7 +350,7 @@ class GANModule(ZooModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
         """Lightning's loader, after checking the file is readable and is a GANModule checkpoint."""
-        hub.check_checkpoint_kind(checkpoint_path, "zoo.GANModule")
+        folders.check_checkpoint_kind(checkpoint_path, "zoo.GANModule")
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):

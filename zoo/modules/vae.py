@@ -15,9 +15,10 @@ linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, clas
 With either, the KL has no closed form: the ELBO uses the Monte Carlo estimate log q(z|x) - log p(z) at
 the sampled z (as the VampPrior paper), and the IWAE bound and IS-NLL use the full log p(z).
 `tc_weights = (alpha, beta, gamma)` makes it beta-TCVAE (Chen et al. 2018): the KL split into index-code mutual
-information, total correlation and dimension-wise KL (zoo.kl_decomposition, minibatch-weighted sampling over a
-training set of `dataset_size` images, read from the data module at fit when 0), weighted by alpha, beta, gamma.
-After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder's latent (zoo.samplers:
+information, total correlation and dimension-wise KL (zoo.distributions.kl_decomposition, minibatch-weighted sampling
+over a training set of `dataset_size` images, read from the data module at fit when 0), weighted by alpha, beta,
+gamma.
+After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder's latent (zoo.distributions.samplers:
 "gmm", "two_stage") that `sample(n, sampler=kind)` draws from; it is saved with the weights.
 """
 
@@ -33,9 +34,7 @@ from torch.nn import functional as F
 from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from zoo import hub
 from zoo.base import ZooModule
-from zoo.compile import CompiledOrEager
 from zoo.distributions import (
     BernoulliLikelihood,
     DiagonalGaussianMixture,
@@ -43,17 +42,19 @@ from zoo.distributions import (
     diagonal_gaussian,
     gaussian_prior,
 )
+from zoo.distributions.kl_decomposition import kl_decomposition
+from zoo.distributions.mmd import Kernel, mmd_squared
+from zoo.distributions.samplers import build_sampler
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
-from zoo.kl_decomposition import kl_decomposition
+from zoo.hub import folders
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
-from zoo.mmd import Kernel, mmd_squared
+from zoo.modules.compile import CompiledOrEager
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import balanced_labels, check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 from zoo.nets.mlp import JointEncoder, mlp
-from zoo.samplers import build_sampler
 
 # Networks are given as classes (or partials) and built here for the data's shape:
 # encoder(image_shape, out_features, num_classes) and decoder(image_shape, latent_dim, num_classes).
@@ -87,8 +88,8 @@ class VAEModule(ZooModule):
         beta: the weight on the KL (Higgins et al. 2017); 1 is the ELBO, 0 with mmd_weight is WAE-MMD.
         kl_warmup_steps: the KL weight rises linearly from 0 to beta over this many steps; 0, no warm-up.
         free_bits: each latent dimension's batch-mean KL counts at least this many nats (Kingma et al. 2016).
-        mmd_weight: lambda in lambda * MMD^2(q(z), p(z)) on the batch's codes (zoo.mmd): WAE-MMD with beta = 0,
-            InfoVAE with beta > 0.
+        mmd_weight: lambda in lambda * MMD^2(q(z), p(z)) on the batch's codes (zoo.distributions.mmd): WAE-MMD with
+            beta = 0, InfoVAE with beta > 0.
         mmd_kernel: the MMD's kernel, "imq" (the WAE authors') or "rbf" (the InfoVAE authors').
         deterministic_encoder: train on z = mu(x) without noise, the WAE's encoder (needs beta = 0).
         tc_weights: beta-TCVAE's (alpha, beta, gamma) on index-code MI, total correlation and dimension-wise KL
@@ -99,7 +100,7 @@ class VAEModule(ZooModule):
         num_samples: the samples of z per image in training (k of the IWAE bound; averaged under the ELBO).
         test_num_samples: k of the importance-sampled -log p(x) that `lightning test` reports (test/nll).
         compile_test: torch.compile the IS-NLL's decoder and likelihood (zoo.metrics.likelihood).
-        compile: torch.compile the training loss (zoo.compile), the recipes' fast path.
+        compile: torch.compile the training loss (zoo.modules.compile), the recipes' fast path.
         ex_post_samplers: fitted ex-post samplers of z, kind -> options; written by fit_sampler.
         sampler: what sample() draws z from by default: "prior", or the kind of a fitted ex-post sampler.
         optimizer: the optimizer, given the module's parameters.
@@ -310,8 +311,8 @@ class VAEModule(ZooModule):
         return self._decode(z.to(self.device), labels).mean
 
     def fit_sampler(self, data, kind: str = "gmm", **options) -> nn.Module:
-        """Fit the ex-post sampler `kind` (zoo.samplers) to the posteriors q(z1|x) of `data`'s training images
-        (a DataModule, or a loader of (x, labels) batches); it is kept in `self.samplers` and the weights."""
+        """Fit the ex-post sampler `kind` (zoo.distributions.samplers) to the posteriors q(z1|x) of `data`'s training
+        images (a DataModule, or a loader of (x, labels) batches); it is kept in `self.samplers` and the weights."""
         if self.hparams.num_classes:
             raise ValueError("ex-post samplers are for unconditional VAEs; sample a conditional one with labels")
         if self.hparams.top_latent_dim:
@@ -533,7 +534,7 @@ class VAEModule(ZooModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
         """Lightning's loader, after checking the file is readable and is a VAEModule checkpoint."""
-        hub.check_checkpoint_kind(checkpoint_path, "zoo.VAEModule")
+        folders.check_checkpoint_kind(checkpoint_path, "zoo.VAEModule")
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):

@@ -30,10 +30,10 @@ from torch.nn import functional as F
 from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from zoo import hub
 from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
+from zoo.hub import folders
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
@@ -306,7 +306,7 @@ class VQVAEModule(ZooModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
         """Lightning's loader, after checking the file is readable and is a VQVAEModule checkpoint."""
-        hub.check_checkpoint_kind(checkpoint_path, "zoo.VQVAEModule")
+        folders.check_checkpoint_kind(checkpoint_path, "zoo.VQVAEModule")
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):

@@ -1,7 +1,8 @@
-"""Export the trained zoo entries to `checkpoints/<name>/`, re-evaluate the shipped weights with `lightning test`,
-and regenerate the model cards, `zoo/pretrained.json` (names, recipes, sha256) and the README's results table.
+"""`zoo release`: export the trained zoo entries to `checkpoints/<name>/`, re-evaluate the shipped weights with
+`lightning test`, and regenerate the model cards, `zoo/hub/pretrained.json` (names, recipes, sha256) and the README's
+results table. Run it in the checkout's root, the folder that holds `checkpoints/entries.yaml`:
 
-    python benchmarks/export_pretrained.py --root ../shared/data [--only vae_mlp.mnist ...] [--no-export]
+    zoo release --root ../shared/data [--only vae_mlp.mnist ...] [--no-export]
 
 Each entry's facts (recipe, source run, training command, paper figure, budget, shortfall, ex-post sampler) and the
 families' effects are read from `checkpoints/entries.yaml`; the sources are the runs it names in runs/.
@@ -13,14 +14,14 @@ import shutil
 from pathlib import Path
 
 import yaml
-from fit_ex_post_sampler import fit_into
 
-from zoo import hub
-from zoo.cards import default_sampler, draw_picture
-from zoo.cli import main as cli
-from zoo.publish import hub_header
+from zoo.cli.lightning_cli import main as cli
+from zoo.hub import folders
+from zoo.hub.cards import default_sampler, draw_picture
+from zoo.hub.fit_sampler import fit_into
+from zoo.hub.publish import hub_header
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path.cwd()  # the checkout being released
 FACTS = yaml.safe_load((REPO / "checkpoints" / "entries.yaml").read_text())  # each entry's facts, typed once
 
 
@@ -113,7 +114,7 @@ def last_checkpoint(run: str) -> Path:
 
 
 def folder_sha256(folder: Path) -> dict:
-    return {f: hub.sha256_of(folder / f) for f in (hub.WEIGHTS, hub.CONFIG)}
+    return {f: folders.sha256_of(folder / f) for f in (folders.WEIGHTS, folders.CONFIG)}
 
 
 def sha256_list(sha256: dict) -> list[str]:
@@ -157,7 +158,7 @@ def with_shipped_likelihood(report: dict, shipped: dict) -> dict:
 
 def picture(name: str) -> None:
     """The card's picture, drawn by the package's card code through sample() (`zoo card NAME` draws the same)."""
-    draw_picture(hub.load_folder(REPO / "checkpoints" / name), REPO / "checkpoints" / name / "samples.png", name)
+    draw_picture(folders.load_folder(REPO / "checkpoints" / name), REPO / "checkpoints" / name / "samples.png", name)
 
 
 def card(name, recipe, description, command, report, sha256) -> str:
@@ -183,8 +184,8 @@ def card(name, recipe, description, command, report, sha256) -> str:
 
 
 def code_pictures(name: str) -> list[str]:
-    """The card lines of the pictures drawn beside samples.png: an InfoGAN's codes (zoo.cards.code_grids), a small
-    VAE's latent traversal (zoo.cards.latent_traversal)."""
+    """The card lines of the pictures drawn beside samples.png: an InfoGAN's codes (zoo.hub.cards.code_grids), a small
+    VAE's latent traversal (zoo.hub.cards.latent_traversal)."""
     folder, lines = REPO / "checkpoints" / name, []
     if (folder / "codes.png").is_file():
         lines += ["Rows: the 10 categorical codes, ten samples each (`sample(n, code=c)`):", "", "![codes](codes.png)",
@@ -193,7 +194,7 @@ def code_pictures(name: str) -> list[str]:
         j = path.stem.rpartition("_")[2]
         lines += [f"Continuous code {j} swept from -1 to 1 along each row (one noise and one category per row, the "
                   f"other codes at 0):", "", f"![continuous code {j}]({path.name})", ""]
-    if (folder / "traversal.png").is_file():  # zoo.cards.latent_traversal
+    if (folder / "traversal.png").is_file():  # zoo.hub.cards.latent_traversal
         lines += ["Latent traversal: row j is `sample(n, z=z)` at z = 0 with latent j swept from -2.5 to 2.5 (a "
                   "disentangled model changes one factor per row):", "", "![latent traversal](traversal.png)", ""]
     return lines
@@ -201,7 +202,7 @@ def code_pictures(name: str) -> list[str]:
 
 def is_conditional(name: str) -> bool:
     """Whether the shipped model takes labels (its IS-NLL is then -log p(x|y), not -log p(x))."""
-    config = yaml.safe_load((REPO / "checkpoints" / name / hub.CONFIG).read_text())
+    config = yaml.safe_load((REPO / "checkpoints" / name / folders.CONFIG).read_text())
     return config.get("init_args", {}).get("num_classes", 0) > 0
 
 
@@ -241,7 +242,7 @@ def gan_table(rows: list[dict]) -> str:
 def describe(entries: list[tuple]) -> None:
     """Rewrite the description paragraph and the sha256 list of the named entries' cards and registry rows from
     ENTRIES, SHORT_OF and the folders' files (after fitting an ex-post sampler, say), keeping their measurements."""
-    table_path = REPO / "zoo" / "pretrained.json"
+    table_path = REPO / "zoo" / "hub" / "pretrained.json"
     table = json.loads(table_path.read_text())
     for name, _, description, *_ in entries:
         folder = REPO / "checkpoints" / name
@@ -249,9 +250,9 @@ def describe(entries: list[tuple]) -> None:
             continue
         description = described(name, description)
         sha256 = folder_sha256(folder)
-        head, title, rest = (folder / hub.CARD).read_text().partition(f"# {name}\n\n")
+        head, title, rest = (folder / folders.CARD).read_text().partition(f"# {name}\n\n")
         after = rest.partition("\n\n")[2].partition("sha256:\n\n")[0]
-        (folder / hub.CARD).write_text(f"{head}{title}{description}.\n\n{after}sha256:\n\n" +
+        (folder / folders.CARD).write_text(f"{head}{title}{description}.\n\n{after}sha256:\n\n" +
                                        "".join(line + "\n" for line in sha256_list(sha256)))
         for i, row in enumerate(table):
             if row["name"] == name:
@@ -278,14 +279,15 @@ def described(name: str, description: str) -> str:
     if problems := looks_shortfall(name):
         shortfalls.append(f"Its sample(2000) fails the zoo's looks test ({'; '.join(problems.values())})")
     parts = [*shortfalls, description[0].upper() + description[1:] if shortfalls else description]
-    config = REPO / "checkpoints" / name / hub.CONFIG
+    config = REPO / "checkpoints" / name / folders.CONFIG
     if name != CLASSIFIER[0] and config.is_file():
         parts.append(f"sample(n) draws from {default_sampler(yaml.safe_load(config.read_text()))}")
     return ". ".join(parts)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="zoo release", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="../shared/data")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--no-export", action="store_true", help="re-evaluate the folders as they are")
@@ -294,10 +296,10 @@ def main() -> None:
                              "(the folder as it is, not re-exported)")
     parser.add_argument("--describe-only", action="store_true",
                         help="only rewrite the cards' and the registry's descriptions from ENTRIES (no evaluation)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.describe_only:
         return describe([e for e in ENTRIES if not args.only or e[0] in args.only])
-    table_path = REPO / "zoo" / "pretrained.json"
+    table_path = REPO / "zoo" / "hub" / "pretrained.json"
     table = {row["name"]: row for row in json.loads(table_path.read_text())} if table_path.is_file() else {}
     rows_path = REPO / "checkpoints" / "results.json"
     rows = {row["name"]: row for row in json.loads(rows_path.read_text())} if rows_path.is_file() else {}
@@ -309,7 +311,7 @@ def main() -> None:
             raise SystemExit(f"{name}: its folder's files differ from the registry's: --sample-metrics-only keeps an "
                              f"IS-NLL of the shipped weights only")
         if not args.no_export and not args.sample_metrics_only:
-            hub.export_checkpoint(last_checkpoint(run), folder, force=True)  # a re-export
+            folders.export_checkpoint(last_checkpoint(run), folder, force=True)  # a re-export
             if name in EX_POST:
                 fit_into(folder, *EX_POST[name], args.root, default=True)  # sample() draws from it
         if args.sample_metrics_only and k and name in rows:
@@ -318,7 +320,7 @@ def main() -> None:
             report = evaluate(name, recipe, args.root, k)
         picture(name)
         sha256 = folder_sha256(folder)
-        (folder / hub.CARD).write_text(card(name, recipe, description, command, report, sha256))
+        (folder / folders.CARD).write_text(card(name, recipe, description, command, report, sha256))
         table[name] = {"name": name, "recipe": f"{recipe}.yaml", "description": described(name, description),
                        "sha256": sha256, **pinned(table.get(name, {}), sha256), **looks_mark(name)}
         kept_k = rows[name]["k"] if "likelihood_command" in report else k  # the k of the kept IS-NLL
@@ -329,7 +331,7 @@ def main() -> None:
         print(f"{name}: {report['metrics']}", flush=True)
     name, _, description, _, command, _ = CLASSIFIER
     folder = REPO / "checkpoints" / name
-    (folder / hub.CONFIG).write_text(yaml.safe_dump({"class_path": "zoo.nets.classifier.DigitClassifier",
+    (folder / folders.CONFIG).write_text(yaml.safe_dump({"class_path": "zoo.nets.classifier.DigitClassifier",
                                                      "init_args": {"num_classes": 10}}, sort_keys=False))
     table[name] = {"name": name, "recipe": None, "description": description,
                    "sha256": folder_sha256(folder)}
@@ -343,7 +345,7 @@ def main() -> None:
 def write_readme_table(ordered: list[dict]) -> None:
     readme = (REPO / "README.md").read_text()
     start, end = "<!-- pretrained:start -->", "<!-- pretrained:end -->"
-    generated = (f"{start}\nGenerated by `python benchmarks/export_pretrained.py --root ../shared/data` from the "
+    generated = (f"{start}\nGenerated by `zoo release --root ../shared/data` from the "
                  f"weights in `checkpoints/` (each model card gives its exact `lightning test` command).\n\n"
                  f"{results_table(ordered)}\n{end}")
     readme = replace_between(readme, start, end, generated)

@@ -21,8 +21,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from zoo import kinds
-from zoo.allowlist import check_config
 from zoo.errors import WeightsError, WeightsNotFoundError
+from zoo.hub.allowlist import check_config
 
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.yaml", "README.md"
 MAX_FLOAT32_BYTES = 8_000_000  # larger weights are stored in float16 (loading casts back), to stay a few MB
@@ -91,7 +91,7 @@ def read_checkpoint(path: str | Path) -> dict:
         raise WeightsNotFoundError(f"checkpoint not found: {path}")
     if kind in ("safetensors", "weights folder"):
         raise WeightsError(f"{path} is a zoo {'weights file' if kind == 'safetensors' else kind}, not a Lightning "
-                           f"checkpoint: pass it with --weights (in Python: zoo.hub.load_folder)")
+                           f"checkpoint: pass it with --weights (in Python: zoo.hub.folders.load_folder)")
     if kind == "folder":
         found = sorted(str(p) for p in path.rglob("*.ckpt"))[:3]
         raise WeightsError(f"{path} is a folder, not a Lightning checkpoint: pass a .ckpt file"

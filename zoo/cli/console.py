@@ -1,13 +1,14 @@
 """The `lightning` console script and `python -m zoo`. The mistakes that need no model (a --config naming no file,
 a subcommand without a recipe) are said before torch and Lightning load, in a fraction of a second; the rest is
-`zoo.cli`. A mistake the zoo knows (a ZooError) is one line, `error: <message>`, and exit status 2; `--debug` or
+`zoo.cli.lightning_cli`. A mistake the zoo knows (a ZooError) is one line, `error: <message>`, and exit status 2;
+`--debug` or
 ZOO_DEBUG=1 shows its traceback instead.
 """
 
 import sys
 
-from zoo import recipes
 from zoo.errors import InputError, debug_requested, one_line_errors
+from zoo.hub import recipes
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -34,6 +35,6 @@ def console(args: list[str] | None = None) -> None:
     with one_line_errors(debug_requested(args)):
         args = [arg for arg in args if arg != "--debug"]
         check_arguments([recipes.resolve_argument(arg) for arg in args])
-        from zoo.cli import main
+        from zoo.cli.lightning_cli import main
 
         main(args)

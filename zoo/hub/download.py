@@ -8,7 +8,7 @@ removed from the cache and refused. Nothing is unpickled: the files are safetens
 
 from pathlib import Path
 
-from zoo import hub
+from zoo.hub import folders
 
 
 def hub_folder(repo_id: str, revision: str | None, sha256: dict[str, str]) -> Path:
@@ -18,15 +18,16 @@ def hub_folder(repo_id: str, revision: str | None, sha256: dict[str, str]) -> Pa
     import zoo
 
     source = f"{repo_id}@{revision or 'main'}"
-    for name in (hub.WEIGHTS, hub.CONFIG):
+    for name in (folders.WEIGHTS, folders.CONFIG):
         try:
             path = Path(hf_hub_download(repo_id, name, revision=revision, library_name="zoo",
                                         library_version=zoo.__version__))
         except OSError as error:  # not found, offline without it in the cache, no connection, no access
-            raise hub.WeightsError(f"could not get {name} of {source} from the Hugging Face Hub: {error}") from error
+            raise folders.WeightsError(f"could not get {name} of {source} from the Hugging Face Hub: {error}") \
+                from error
         try:
-            hub.check_hash(path, sha256.get(name), source=f"{source}/{name}")
-        except hub.WeightsError:
+            folders.check_hash(path, sha256.get(name), source=f"{source}/{name}")
+        except folders.WeightsError:
             forget(path)
             raise
     return path.parent

@@ -2,7 +2,7 @@
 
 Model and data are chosen in YAML by class_path/init_args; the data's `dims` are passed to the model's
 `image_shape` when both are built, so networks are built for the data they will see.
-`configs/trainer.yaml` gives the trainer defaults (in a checkout and in a wheel: `zoo.recipes`), and
+`configs/trainer.yaml` gives the trainer defaults (in a checkout and in a wheel: `zoo.hub.recipes`), and
 `--config zoo:vae/mlp_digits.yaml` names a shipped recipe from any folder.
 `test` also writes `test_results.json` beside the run: every test metric and the protocol behind it.
 """
@@ -21,15 +21,15 @@ from jsonargparse import get_loader, set_loader
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
 
-from zoo import hub, recipes
-from zoo.allowlist import leaves
-from zoo.compatibility import check_fits
-from zoo.console import SUBCOMMANDS, check_arguments
+from zoo.cli.console import SUBCOMMANDS, check_arguments
+from zoo.cli.loggers import wandb_logger
+from zoo.cli.typos import ZooParser
 from zoo.errors import InputError, UnknownEntryError, WeightsError
 from zoo.factories import build
+from zoo.hub import folders, recipes
+from zoo.hub.allowlist import leaves
+from zoo.hub.compatibility import check_fits
 from zoo.kinds import KINDS
-from zoo.loggers import wandb_logger
-from zoo.typos import ZooParser
 
 RANDOM = "random"  # --weights random: test an untrained model on purpose
 TRAINER_DEFAULTS = recipes.TRAINER_DEFAULTS
@@ -108,7 +108,7 @@ class ZooCLI(LightningCLI):
         if stored.get("ex_post_samplers") and hasattr(self.model, "adopt_samplers"):  # fitted ex-post samplers
             named = any(arg.startswith(("--model.sampler", "--model.init_args.sampler")) for arg in self.given_args)
             self.model.adopt_samplers(stored["ex_post_samplers"], None if named else stored.get("sampler"))
-        hub.load_weights(self.model, found.path)
+        folders.load_weights(self.model, found.path)
         self.loaded_weights = found.path
         rank_zero_info(f"loaded zoo weights {found.path}")
 
@@ -128,11 +128,12 @@ class ZooCLI(LightningCLI):
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
             recipe = self.config[subcommand].model.as_dict()
             trusted = tuple(value for _, key, value in leaves(recipe) if key == "class_path")  # named by you
-            hparams = hub.read_hyperparameters(ckpt_path, trusted)
-            model_class = hub.import_object(recipe["class_path"])
-            kinds = [kind.class_path for kind in KINDS if issubclass(model_class, hub.import_object(kind.class_path))]
+            hparams = folders.read_hyperparameters(ckpt_path, trusted)
+            model_class = folders.import_object(recipe["class_path"])
+            kinds = [kind.class_path for kind in KINDS
+                     if issubclass(model_class, folders.import_object(kind.class_path))]
             if kinds:
-                hub.check_checkpoint_kind(ckpt_path, kinds[0])
+                folders.check_checkpoint_kind(ckpt_path, kinds[0])
                 stored = {"class_path": hparams.get("_class_path", kinds[0]), "init_args": hparams}
                 check_fits(stored, recipe, f"--ckpt_path {ckpt_path}", None, classes_only=True)
         super()._parse_ckpt_path()
@@ -159,7 +160,7 @@ class ZooCLI(LightningCLI):
         if tested["ckpt_path"] in (None, "last", "best", "hpc", "registry"):
             tested["ckpt_path"] = trainer.ckpt_path or tested["ckpt_path"]
         files = {"ckpt_path": tested["ckpt_path"], "weights": getattr(self, "loaded_weights", None)}
-        sha256 = {name: hub.sha256_of(path) for name, path in files.items() if path and Path(path).is_file()}
+        sha256 = {name: folders.sha256_of(path) for name, path in files.items() if path and Path(path).is_file()}
         report = {"configs": [str(c) for c in config.get("config") or []], **tested,
                   "weights_file": str(files["weights"]) if files["weights"] else None, "sha256": sha256,
                   "metrics": metrics, "protocols": protocols,
@@ -179,16 +180,16 @@ class FoundWeights:
 def resolve_weights(weights: str) -> FoundWeights:
     """A registry name, weights folder or .safetensors file -> the weights file and what it is (a registry entry's
     files are hash-checked; a file of another kind is refused, naming the flag or command it is for)."""
-    from zoo import registry
+    from zoo.hub import registry
 
     if weights in registry.REGISTRY:
         folder = registry.weights_folder(weights)
         entry = registry.get(weights)
-        hub.check_hash(folder / hub.WEIGHTS, entry.sha256.get(hub.WEIGHTS))
-        hub.check_hash(folder / hub.CONFIG, entry.sha256.get(hub.CONFIG))
-        return FoundWeights(folder / hub.WEIGHTS, hub.read_config(folder), entry.recipe)
+        folders.check_hash(folder / folders.WEIGHTS, entry.sha256.get(folders.WEIGHTS))
+        folders.check_hash(folder / folders.CONFIG, entry.sha256.get(folders.CONFIG))
+        return FoundWeights(folder / folders.WEIGHTS, folders.read_config(folder), entry.recipe)
     path = Path(weights)
-    kind = hub.kind_of(path)
+    kind = folders.kind_of(path)
     if kind == "missing":
         raise UnknownEntryError(f"--weights {weights}: no such file or folder, and no zoo entry of that name; "
                                 f"{registry.known_names(weights)}")
@@ -196,16 +197,17 @@ def resolve_weights(weights: str) -> FoundWeights:
         raise WeightsError(f"--weights {weights} is a Lightning checkpoint: pass it with --ckpt_path, or make a "
                            f"weights folder of it with `zoo export {weights} <folder>`")
     if kind not in ("weights folder", "safetensors"):
-        raise WeightsError(f"--weights {weights} is not zoo weights (a folder with {hub.WEIGHTS} and {hub.CONFIG}, "
-                           f"or a .safetensors file); `zoo export <ckpt> <folder>` makes a weights folder")
+        raise WeightsError(f"--weights {weights} is not zoo weights (a folder with {folders.WEIGHTS} and "
+                           f"{folders.CONFIG}, or a .safetensors file); `zoo export <ckpt> <folder>` makes a weights "
+                           f"folder")
     if kind == "weights folder":
-        path = path / hub.WEIGHTS
-        config = hub.read_config(path.parent) if (path.parent / hub.CONFIG).is_file() else None
+        path = path / folders.WEIGHTS
+        config = folders.read_config(path.parent) if (path.parent / folders.CONFIG).is_file() else None
     else:
-        class_path = hub.read_safetensors(path, metadata_only=True).get("class_path")
+        class_path = folders.read_safetensors(path, metadata_only=True).get("class_path")
         config = {"class_path": class_path, "init_args": {}} if class_path else None
-    sha256 = hub.sha256_of(path)
-    recipe = next((entry.recipe for entry in registry.REGISTRY.values() if entry.sha256.get(hub.WEIGHTS) == sha256),
+    sha256 = folders.sha256_of(path)
+    recipe = next((entry.recipe for entry in registry.REGISTRY.values() if entry.sha256.get(folders.WEIGHTS) == sha256),
                   None)
     return FoundWeights(path, config, recipe)
 
@@ -251,6 +253,6 @@ def build_cli(defaults: list[str], args) -> LightningCLI:
 
 
 if __name__ == "__main__":
-    from zoo.console import console
+    from zoo.cli.console import console
 
     console()

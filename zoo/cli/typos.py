@@ -57,7 +57,7 @@ def typo_hint(message: str, parser) -> str | None:
 
 
 def parameters(class_path: str) -> list[str]:
-    from zoo.hub import import_object
+    from zoo.hub.folders import import_object
 
     try:
         target = import_object(class_path)

@@ -1,7 +1,8 @@
-"""Fit an ex-post sampler (zoo.samplers: "gmm" or "two_stage") to an MNIST VAE weights folder's aggregate
-posterior over the training images, and write the folder with the sampler in its weights and config.
+"""`zoo fit-sampler`: fit an ex-post sampler (zoo.distributions.samplers: "gmm" or "two_stage") to an MNIST VAE
+weights folder's aggregate posterior over the training images, and write the folder with the sampler in its weights
+and config.
 
-    python benchmarks/fit_ex_post_sampler.py checkpoints/vae_mlp.mnist --kind gmm --root ../shared/data \
+    zoo fit-sampler checkpoints/vae_mlp.mnist --kind gmm --root ../shared/data \
         [--out DIR] [--default] [--components 10] [--steps 10000] [--evaluate vae/mlp_mnist_elbo]
 
 The images are prepared as in training: binarised afresh for a Bernoulli likelihood, grey levels otherwise.
@@ -18,29 +19,30 @@ from pathlib import Path
 
 import torch
 
-from zoo import hub
-from zoo.cli import main as cli
+from zoo.cli.lightning_cli import main as cli
 from zoo.data import MNIST
+from zoo.hub import folders
 
 
 def fit_into(folder, kind: str, options: dict, root: str, out=None, default: bool = False) -> None:
     """Fit the ex-post sampler `kind` to the weights folder's VAE (seed 0) and write the VAE with it to `out`."""
     torch.manual_seed(0)
-    vae = hub.load_folder(folder)
+    vae = folders.load_folder(folder)
     bernoulli = "Bernoulli" in str(vae.hparams.likelihood)
     data = MNIST(root=root, download=False, binarize="dynamic" if bernoulli else "none", batch_size=1000)
     vae.fit_sampler(data, kind, **options)
     if default:
         vae.hparams.sampler = kind
-    hub.save_folder(vae.eval(), out or folder)
+    folders.save_folder(vae.eval(), out or folder)
 
 
 def sampler_options(kind: str, components: int, steps: int) -> dict:
     return {"num_components": components} if kind == "gmm" else {"steps": steps}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="zoo fit-sampler", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder")
     parser.add_argument("--kind", choices=["gmm", "two_stage"], default="gmm")
     parser.add_argument("--root", default="../shared/data")
@@ -49,7 +51,7 @@ def main() -> None:
     parser.add_argument("--components", type=int, default=10, help="gmm: mixture components (full covariance)")
     parser.add_argument("--steps", type=int, default=10_000, help="two_stage: training steps of the second VAE")
     parser.add_argument("--evaluate", metavar="RECIPE", help="lightning test the result with this recipe")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     options = sampler_options(args.kind, args.components, args.steps)
     out = Path(args.out or args.folder)
     start = time.perf_counter()

@@ -10,7 +10,7 @@ Before anything is built from such a config, every string in it that could name 
 - Lightning's own instantiator, which Lightning itself allow-lists, as a checkpoint's `_instantiator`.
 
 Anything else is refused with one line, before any import. Classes of your own, in files you trust, are
-allowed with `zoo.allowlist.allow("package.module.Class")`.
+allowed with `zoo.hub.allowlist.allow("package.module.Class")`.
 """
 
 import inspect
@@ -86,4 +86,4 @@ def check_config(tree, source: str, trusted: tuple[str, ...] = ()) -> None:
             raise UntrustedConfigError(
                 f"{source}: {where} names {value!r}, which a weights file or checkpoint may not make the zoo "
                 f"import (allowed: zoo modules, networks and likelihoods, torch.optim optimizers and schedulers); "
-                f"nothing was imported. If you trust this file, allow it first: zoo.allowlist.allow({value!r})")
+                f"nothing was imported. If you trust this file, allow it first: zoo.hub.allowlist.allow({value!r})")

@@ -1,17 +1,24 @@
 """The `zoo` command: `zoo list [pattern] [--pretrained]`, `zoo recipes`, `zoo export <ckpt> <folder> [--force]`,
-`zoo card <name> [--out png]`, `zoo push <folder> <repo_id>`.
+`zoo card <name> [--out png]`, `zoo push <folder> <repo_id>`, and the release pipeline a maintainer (or a user
+publishing their own entry) runs in a checkout: `zoo release [--only name ...]`, `zoo fit-sampler <folder>`.
 
 A mistake (an unknown name, a file of the wrong kind, a non-empty folder) is one line, `error: <message>`, and
 exit status 2; `--debug` or ZOO_DEBUG=1 shows its traceback.
 """
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
-from zoo import recipes, registry
-from zoo.errors import UnknownEntryError, WeightsNotFoundError, debug_requested, one_line_errors
+from zoo.errors import InputError, UnknownEntryError, WeightsNotFoundError, debug_requested, one_line_errors
+from zoo.hub import recipes, registry
+
+DELEGATED = {  # sub-commands with parsers of their own: `zoo release --help` shows theirs
+    "release": ("zoo.hub.release", "export trained runs to checkpoints/, re-evaluate them, write cards and tables"),
+    "fit-sampler": ("zoo.hub.fit_sampler", "fit an ex-post latent sampler to a VAE weights folder"),
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,7 +43,11 @@ def main(argv: list[str] | None = None) -> None:
     push.add_argument("repo_id", help="owner/name, created if missing")
     push.add_argument("--private", action="store_true")
     push.add_argument("--message", help="commit message")
+    for name, (_, summary) in DELEGATED.items():
+        commands.add_parser(name, help=summary, add_help=False)
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return run_delegated(argv[0], argv[1:])
     args = parser.parse_args(argv)
     with one_line_errors(debug_requested(argv)):
         if args.command == "list":
@@ -47,25 +58,36 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "export":
             if not Path(args.ckpt).exists():  # said before torch loads, in a tenth of the time
                 raise WeightsNotFoundError(f"checkpoint not found: {args.ckpt}")
-            from zoo import hub  # torch and the Hub client load only for the commands that use them
-            from zoo.publish import model_card
+            from zoo.hub import folders  # torch and the Hub client load only for the commands that use them
+            from zoo.hub.publish import model_card
 
-            weights = hub.export_checkpoint(args.ckpt, args.folder, force=args.force)
+            weights = folders.export_checkpoint(args.ckpt, args.folder, force=args.force)
             results = json.loads(Path(args.results).read_text()) if args.results else None
-            model_card(weights.parent, args.ckpt, results).save(weights.parent / hub.CARD)
-            print(f"wrote {weights.parent}: {hub.WEIGHTS} (sha256 {hub.sha256_of(weights)}), {hub.CONFIG} and "
-                  f"{hub.CARD}")
+            model_card(weights.parent, args.ckpt, results).save(weights.parent / folders.CARD)
+            print(f"wrote {weights.parent}: {folders.WEIGHTS} (sha256 {folders.sha256_of(weights)}), {folders.CONFIG} "
+                  f"and {folders.CARD}")
         elif args.command == "card":
             registry.get(args.name)  # an unknown name is said before torch loads
-            from zoo.cards import write_picture
+            from zoo.hub.cards import write_picture
 
             print(f"wrote {write_picture(args.name, args.out, args.seed)}")
         else:
-            from zoo.publish import push_folder
+            from zoo.hub.publish import push_folder
 
             revision = push_folder(args.folder, args.repo_id, private=args.private or None, message=args.message)
-            print(f"pushed {args.folder} to {args.repo_id} at revision {revision}; pin it in zoo/pretrained.json: "
+            print(f"pushed {args.folder} to {args.repo_id} at revision {revision}; pin it in zoo/hub/pretrained.json: "
                   f"\"repo_id\": \"{args.repo_id}\", \"revision\": \"{revision}\"")
+
+
+def run_delegated(name: str, argv: list[str]) -> None:
+    module = DELEGATED[name][0]
+    if module == "zoo.hub.release" and not Path("checkpoints/entries.yaml").is_file() and "-h" not in argv \
+            and "--help" not in argv:
+        with one_line_errors(debug_requested(argv)):
+            raise InputError("zoo release runs in a checkout's root: no checkpoints/entries.yaml here "
+                                       f"({Path.cwd()})")
+    with one_line_errors(debug_requested(argv)):
+        importlib.import_module(module).main([arg for arg in argv if arg != "--debug"])
 
 
 def list_entries(pattern: str, pretrained: bool) -> None:

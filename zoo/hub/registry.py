@@ -1,11 +1,11 @@
 """The zoo's entries, named `arch.dataset`: each ties a recipe in `configs/` to a weights folder.
 
-The entries and their files' sha256 live in `zoo/pretrained.json`, written by
-`benchmarks/export_pretrained.py` when the weights are exported. Weights are looked up in the source
+The entries and their files' sha256 live in `zoo/hub/pretrained.json`, written by
+`zoo release` when the weights are exported. Weights are looked up in the source
 checkout's `checkpoints/<name>/` (a wheel ships the digit classifier's), then in
 `$ZOO_CACHE_DIR/checkpoints/<name>/` (default `~/.cache/zoo`), then downloaded: from `$ZOO_WEIGHTS_URL/<name>/`
 when that is set (a mirror for every entry), else from the entry's Hugging Face Hub repo at its pinned
-revision (`zoo.download`, into the Hub's cache), else from the entry's URL. Every file is sha256-checked.
+revision (`zoo.hub.download`, into the Hub's cache), else from the entry's URL. Every file is sha256-checked.
 
     zoo.list_models("vae*", pretrained=True)
     vae = zoo.load_pretrained("vae_mlp.mnist")
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo import recipes
 from zoo.errors import InputError, UnknownEntryError, WeightsNotFoundError
+from zoo.hub import recipes
 
 if TYPE_CHECKING:  # listing entries needs no torch: `zoo list` starts in well under a second
     import lightning as L
@@ -72,15 +72,15 @@ def cache_dir() -> Path:
 
 def weights_folder(name: str, download: bool = True) -> Path:
     """The local folder of an entry's weights, downloaded first if it is nowhere on disk."""
-    from zoo import hub
-    from zoo.download import hub_folder
+    from zoo.hub import folders
+    from zoo.hub.download import hub_folder
 
     entry = get(name)
     if not entry.pretrained:
         raise UnknownEntryError(f"{name!r} has no published weights; entries with weights: "
                                 f"{', '.join(list_models(pretrained=True))}")
     for folder in (REPO_CHECKPOINTS / name, cache_dir() / name):
-        if (folder / hub.WEIGHTS).is_file() and (folder / hub.CONFIG).is_file():
+        if (folder / folders.WEIGHTS).is_file() and (folder / folders.CONFIG).is_file():
             return folder
     base = os.environ.get("ZOO_WEIGHTS_URL")
     url = f"{base.rstrip('/')}/{name}" if base else entry.url
@@ -90,7 +90,7 @@ def weights_folder(name: str, download: bool = True) -> Path:
         raise WeightsNotFoundError(f"weights of {name!r} are not on disk ({REPO_CHECKPOINTS / name}, "
                                    f"{cache_dir() / name}), the entry names no Hub repo and no URL is configured: "
                                    f"set ZOO_WEIGHTS_URL")
-    return hub.download_folder(url, cache_dir() / name, entry.sha256)
+    return folders.download_folder(url, cache_dir() / name, entry.sha256)
 
 
 def load_pretrained(name: str, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
@@ -98,12 +98,12 @@ def load_pretrained(name: str, device: str | torch.device | None = None, dtype: 
     """The entry's module with its published weights (sha256-checked), in eval mode, on `device` (a torch.device
     or a string such as "cpu" or "cuda:0"; `map_location` is another name for it, as in torch.load; default: the
     CPU), in `dtype` (default: the weights' float32). A device this machine lacks is one clear InputError."""
-    from zoo import hub
+    from zoo.hub import folders
 
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise InputError(f"load_pretrained: device={device!r} and map_location={map_location!r} disagree: give one")
     entry = get(name)
-    return placed(hub.load_folder(weights_folder(name), entry.sha256),
+    return placed(folders.load_folder(weights_folder(name), entry.sha256),
                   device if device is not None else map_location, dtype)
 
 

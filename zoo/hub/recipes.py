@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zoo.errors import RecipeNotFoundError
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # zoo/
 PREFIX = "zoo:"
 
 

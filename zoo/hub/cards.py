@@ -18,8 +18,9 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid, save_image
 
-from zoo import kinds, registry
+from zoo import kinds
 from zoo.errors import InputError
+from zoo.hub import registry
 
 SEED = 0
 GRID_SAMPLES, TOY_POINTS = 64, 2000
