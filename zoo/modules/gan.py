@@ -30,6 +30,7 @@ from zoo.modules.augment import diff_augment, parse_policy
 from zoo.modules.auxiliary import InfoGANHead, auxiliary_head
 from zoo.modules.gan_losses import (
     OBJECTIVES,
+    PAIRED,
     Objective,
     discriminator_loss,
     generator_loss,
@@ -56,8 +57,9 @@ class GANModule(ZooModule):
         image_shape: (C, H, W), or (d,) for points; a recipe links it from the data module.
         latent_dim: the size of z ~ N(0, I) (with InfoGAN's continuous codes as its last entries).
         num_classes: > 0 makes it class-conditional: the label enters G and D.
-        objective: the game (zoo.modules.gan_losses): "minimax", "non_saturating" (G minimises -log D(G(z))), "hinge",
-            "wasserstein", "least_squares" or "relativistic" (RpGAN's pairing loss, Huang et al. 2024).
+        objective: the game, one of zoo.modules.gan_losses.OBJECTIVES (its table gives each player's loss): "minimax",
+            "non_saturating" (G minimises -log D(G(z))), "hinge", "wasserstein", "least_squares", "relativistic"
+            (RpGAN's pairing loss, Huang et al. 2024), ...
         n_critic: discriminator steps per generator step (WGAN-GP: 5).
         gradient_penalty: WGAN-GP's lambda on (||grad D(x_hat)|| - 1)^2 at interpolates (the paper: 10).
         r1_gamma: R1, r1_gamma / 2 * E[||grad D(x)||^2] on the real images (Mescheder et al. 2018).
@@ -296,13 +298,13 @@ class GANModule(ZooModule):
         self.train_logs.log_epoch(self)
 
     def generator_step(self, g_optimizer, real: torch.Tensor, labels) -> torch.Tensor:
-        """One generator step against the real batch's size (and, for the relativistic objective, its logits);
+        """One generator step against the real batch's size (and, for a PAIRED objective, its logits);
         returns its loss (with the auxiliary head's term, when there is one)."""
         with self.toggled_optimizer(g_optimizer):
             z = self.draw_latents(len(real))
             codes = labels if labels is not None else self.draw_categories(len(real))
             fake_logits, fake_aux = self.discriminate_with_aux(self.generate(z, codes), labels)
-            real_logits = self.discriminate(real, labels) if self.hparams.objective == "relativistic" else None
+            real_logits = self.discriminate(real, labels) if self.hparams.objective in PAIRED else None
             g_loss = generator_loss(fake_logits, self.hparams.objective, real_logits)
             if self.auxiliary is not None:
                 g_loss = g_loss + self.auxiliary.generator_loss(fake_aux, codes, z)

@@ -26,6 +26,7 @@ from zoo.errors import InputError
 
 Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic"]
 OBJECTIVES = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic")
+PAIRED = ("relativistic",)  # objectives whose generator loss needs the real batch's logits too
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, objective: Objective) -> torch.Tensor:
@@ -44,7 +45,7 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, obj
 
 def generator_loss(fake_logits: torch.Tensor, objective: Objective,
                    real_logits: torch.Tensor | None = None) -> torch.Tensor:
-    """The generator's loss; `real_logits` (paired row by row with the fakes) only for `relativistic`."""
+    """The generator's loss; `real_logits` (paired row by row with the fakes) only for the PAIRED objectives."""
     if objective == "minimax":
         return -F.softplus(fake_logits).mean()  # log(1 - D) = -softplus(l)
     if objective == "non_saturating":
