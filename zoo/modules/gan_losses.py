@@ -11,10 +11,17 @@ is exact in float32 for any logit (no BCE on a sigmoid).
 | wasserstein      | l(G(z)) - l(x)                           | -l(G(z))          (Arjovsky 17)   |
 | least_squares    | (l(x) - 1)^2 / 2 + l(G(z))^2 / 2         | (l(G(z)) - 1)^2 / 2 (Mao 17)      |
 | relativistic     | softplus(l(G(z_i)) - l(x_i))             | softplus(l(x_i) - l(G(z_i)))      |
+| relativistic_    | softplus(-(l(x) - mean l(G(z))))         | the same with x and G(z) swapped  |
+|   average        | + softplus(l(G(z)) - mean l(x))          |                                   |
 
 `relativistic` is the relativistic pairing GAN (RpGAN; Jolicoeur-Martineau 2019), the objective of R3GAN (Huang et
 al. 2024) together with the zero-centred penalties R1 on real and R2 on generated data: each real image x_i is
 paired with the generated G(z_i) of the same row, so both players need both logits.
+
+`relativistic_average` is RaSGAN (Jolicoeur-Martineau 2018, "The relativistic discriminator: a key element missing
+from standard GAN", eqs. for RaSGAN): D judges whether a real image is more realistic than the generated ones on
+average, D(x_r) = sigmoid(l(x_r) - E l(x_f)) and D(x_f) = sigmoid(l(x_f) - E l(x_r)), the expectations over the
+batch; G minimises the same loss with the roles of real and generated swapped, so it too needs the real logits.
 """
 
 from typing import Literal
@@ -24,9 +31,17 @@ import torch.nn.functional as F
 
 from zoo.errors import InputError
 
-Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic"]
-OBJECTIVES = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic")
-PAIRED = ("relativistic",)  # objectives whose generator loss needs the real batch's logits too
+Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic",
+                    "relativistic_average"]
+OBJECTIVES = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic",
+              "relativistic_average")
+PAIRED = ("relativistic", "relativistic_average")  # objectives whose generator loss needs the real batch's logits too
+
+
+def relativistic_average_loss(favoured: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """-E log sigmoid(l(a) - E l(b)) - E log(1 - sigmoid(l(b) - E l(a))) for a = `favoured`, b = `other`: RaSGAN's
+    loss of the player that wants `favoured` judged the more realistic (D: the reals; G: its fakes)."""
+    return F.softplus(other.mean() - favoured).mean() + F.softplus(other - favoured.mean()).mean()
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, objective: Objective) -> torch.Tensor:
@@ -40,6 +55,8 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, obj
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
     if objective == "relativistic":
         return F.softplus(fake_logits - real_logits).mean()
+    if objective == "relativistic_average":
+        return relativistic_average_loss(real_logits, fake_logits)
     raise InputError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
 
 
@@ -59,6 +76,11 @@ def generator_loss(fake_logits: torch.Tensor, objective: Objective,
             raise InputError("the relativistic objective's generator loss pairs each fake with a real image: "
                              "pass real_logits")
         return F.softplus(real_logits - fake_logits).mean()
+    if objective == "relativistic_average":
+        if real_logits is None:
+            raise InputError("the relativistic average objective's generator loss compares the fakes with the real "
+                             "batch's mean logit: pass real_logits")
+        return relativistic_average_loss(fake_logits, real_logits)  # the roles swapped
     raise InputError(f"unknown GAN objective {objective!r}; choose one of {OBJECTIVES}")
 
 
