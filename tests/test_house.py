@@ -12,7 +12,8 @@ def test_zoo_keeps_at_most_six_modules_at_its_top_level():
     assert not (REPO / "benchmarks" / "export_pretrained.py").exists()
 
 
-@pytest.mark.parametrize("command, usage", [("release", "usage: zoo release"), ("fit-sampler", "usage: zoo fit-sampler")])
+@pytest.mark.parametrize("command, usage", [("release", "usage: zoo release"),
+                                            ("fit-sampler", "usage: zoo fit-sampler")])
 def test_the_release_and_the_sampler_fit_are_zoo_commands_with_their_own_help(command, usage, capsys):
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])

@@ -75,8 +75,14 @@ def poisoned_configs(config: dict, target: str):
 
 
 def gan_config() -> dict:
-    """The shipped cgan.mnist config: a projection discriminator holds its features network one level deeper."""
-    return yaml.safe_load((registry.weights_folder("cgan.mnist") / folders.CONFIG).read_text())
+    """The shipped cgan.mnist config with its players in the nested form a recipe may give them: the generator as
+    a class_path config, the discriminator as a projection discriminator holding its features network one level
+    deeper (both on the allow-list, so only the planted name can be refused)."""
+    config = yaml.safe_load((registry.weights_folder("cgan.mnist") / folders.CONFIG).read_text())
+    config["init_args"]["generator"] = {"class_path": "zoo.nets.InfoGANGenerator", "init_args": {}}
+    config["init_args"]["discriminator"] = {"class_path": "zoo.nets.ProjectionDiscriminator", "init_args": {
+        "features": {"class_path": "zoo.nets.InfoGANDiscriminator", "init_args": {}}, "feature_dim": 1024}}
+    return config
 
 
 def test_every_shipped_config_and_recipe_model_is_on_the_allow_list():
@@ -117,7 +123,9 @@ def outcome(load, target: str) -> str:
 def gan_checkpoint(tmp_path_factory):
     """A real GANModule checkpoint's contents, to poison."""
     gan = registry.load_pretrained("cgan.mnist")
-    return {"state_dict": gan.state_dict(), "hyper_parameters": {"_class_path": "zoo.GANModule", **gan.hparams},
+    players = {key: gan_config()["init_args"][key] for key in ("generator", "discriminator")}  # nested, as there
+    return {"state_dict": gan.state_dict(),
+            "hyper_parameters": {"_class_path": "zoo.GANModule", **gan.hparams, **players},
             "pytorch-lightning_version": "2.6.6"}
 
 

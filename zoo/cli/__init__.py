@@ -1,0 +1,1 @@
+"""The `lightning` and `zoo` commands, their one-line errors and typo hints, and the W&B logger."""
