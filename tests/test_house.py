@@ -28,3 +28,8 @@ def test_zoo_release_outside_a_checkout_is_one_line(tmp_path, monkeypatch, capsy
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert error.startswith("error: zoo release runs in a checkout's root") and error.count("\n") == 1
+
+
+def test_every_package_folder_has_its_init_so_the_wheel_carries_it():
+    folders = {path.parent for path in (REPO / "zoo").rglob("*.py") if "__pycache__" not in path.parts}
+    assert [folder for folder in folders if not (folder / "__init__.py").is_file()] == []
