@@ -128,6 +128,19 @@ def critic_logits(real: torch.Tensor = REAL) -> tuple[np.ndarray, np.ndarray]:
     return real_logits, np.full(len(real), float(FAKE_POINT @ CRITIC_WEIGHT[0]) + CRITIC_BIAS)
 
 
+def recorded_generator_loss(real: torch.Tensor, objective: str) -> float:
+    """The loss of GANModule's first generator step on the real batch `real`, with the linear critic and the
+    constant generator frozen (learning rate 0)."""
+    frozen = partial(torch.optim.SGD, lr=0.0)
+    gan = RecordingGAN(ConstantGenerator, LinearCritic, image_shape=(2,), latent_dim=2, objective=objective,
+                       output_activation="identity", generator_optimizer=frozen, discriminator_optimizer=frozen)
+    gan.backpropagated = []
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(gan, DataLoader(TensorDataset(real, torch.zeros(len(real))), batch_size=len(real)))
+    return gan.backpropagated[1][1]  # (step, loss) of the discriminator, then of the generator
+
+
 def by_hand(objective: str) -> float:
     return HAND_FORMULAS[objective][0](*critic_logits())
 
