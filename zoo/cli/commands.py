@@ -81,12 +81,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def run_delegated(name: str, argv: list[str]) -> None:
     module = DELEGATED[name][0]
-    if module == "zoo.hub.release" and not Path("checkpoints/entries.yaml").is_file() and "-h" not in argv \
-            and "--help" not in argv:
-        with one_line_errors(debug_requested(argv)):
-            raise InputError("zoo release runs in a checkout's root: no checkpoints/entries.yaml here "
-                                       f"({Path.cwd()})")
     with one_line_errors(debug_requested(argv)):
+        if module == "zoo.hub.release" and not Path("checkpoints/entries.yaml").is_file() and "-h" not in argv \
+                and "--help" not in argv:
+            raise InputError(f"zoo release runs in a checkout's root: no checkpoints/entries.yaml here ({Path.cwd()})")
         importlib.import_module(module).main([arg for arg in argv if arg != "--debug"])
 
 
