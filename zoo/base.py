@@ -120,6 +120,22 @@ class ZooModule(L.LightningModule):
                              f"{type(module).__name__}.from_pretrained or zoo.load_pretrained")
         return module
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
+        """Lightning's loader, after checking the file is readable and holds this kind, with the hyper-parameters
+        the checkpoint lacks filled in by the migration from its format version (zoo.hub.migrations)."""
+        from zoo.hub import folders
+
+        stored = folders.read_hyperparameters(checkpoint_path)
+        migrated = folders.migrated_hyperparameters(checkpoint_path, f"zoo.{cls.__name__}")
+        added = {name: value for name, value in migrated.items() if name not in stored}
+        return super().load_from_checkpoint(checkpoint_path, *args, **{**added, **kwargs})
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        from zoo.hub.migrations import FORMAT_VERSION
+
+        checkpoint["zoo_format_version"] = FORMAT_VERSION
+
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write the weights (model.safetensors) and config.yaml into `folder`, which from_pretrained(folder) loads
         back; `zoo export` also writes the model card that a Hub push needs. Returns the weights file."""

@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from zoo import kinds
 from zoo.errors import WeightsError, WeightsNotFoundError
 from zoo.hub.allowlist import check_config
+from zoo.hub.migrations import FORMAT_VERSION, migrate
 
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.yaml", "README.md"
 MAX_FLOAT32_BYTES = 8_000_000  # larger weights are stored in float16 (loading casts back), to stay a few MB
@@ -56,7 +57,7 @@ def save_folder(module: L.LightningModule, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     hparams = {k: v for k, v in dict(module.hparams).items() if k != "_instantiator"}
-    config = {"class_path": f"zoo.{type(module).__name__}", "init_args": plain(
+    config = {"class_path": f"zoo.{type(module).__name__}", "format_version": FORMAT_VERSION, "init_args": plain(
         {k: v for k, v in hparams.items() if k != "_class_path"})}
     (folder / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
@@ -121,6 +122,15 @@ def check_checkpoint_kind(path: str | Path, expected: str) -> None:
                            f"{kind.split('.')[-1]}.load_from_checkpoint or its own recipe")
 
 
+def migrated_hyperparameters(path: str | Path, expected: str) -> dict:
+    """The hyper-parameters of a checkpoint of the module `expected` (e.g. zoo.VAEModule), checked against the
+    allow-list and the kind, in today's format (zoo.hub.migrations)."""
+    check_checkpoint_kind(path, expected)
+    checkpoint = read_checkpoint(path)
+    return migrate(expected, checkpoint.get("hyper_parameters", {}), checkpoint.get("zoo_format_version", 0),
+                   source=str(path))
+
+
 def export_checkpoint(ckpt_path: str | Path, folder: str | Path, force: bool = False) -> Path:
     """Turn a Lightning `.ckpt` of a zoo module into a weights folder (weights + config). A folder that is not
     empty is refused unless `force`: its files could be another model's (a shipped entry's would fail its hash)."""
@@ -154,7 +164,7 @@ def load_folder(folder: str | Path, sha256: dict[str, str] | None = None) -> L.L
         check_hash(folder / name, (sha256 or {}).get(name))
     config = read_config(folder)
     try:
-        module = import_object(config["class_path"])(**config.get("init_args", {}))
+        module = import_object(config["class_path"])(**(config.get("init_args") or {}))
     except TypeError as error:  # an init argument the class does not take
         raise WeightsError(f"{folder / CONFIG} does not fit {config['class_path']}: {error}") from error
     load_weights(module, folder / WEIGHTS)
@@ -162,7 +172,8 @@ def load_folder(folder: str | Path, sha256: dict[str, str] | None = None) -> L.L
 
 
 def read_config(folder: Path) -> dict:
-    """A weights folder's config, checked to name nothing outside the allow-list before anything is imported."""
+    """A weights folder's config, checked to name nothing outside the allow-list before anything is imported, its
+    init arguments migrated from the folder's format version (none written: 0) to today's."""
     try:
         config = yaml.safe_load((folder / CONFIG).read_text())
     except yaml.YAMLError as error:
@@ -172,7 +183,11 @@ def read_config(folder: Path) -> dict:
     if class_path not in MODULE_CLASSES or not isinstance(config.get("init_args", {}), dict):
         raise WeightsError(f"{folder / CONFIG}: class_path must be one of {MODULE_CLASSES}, with init_args a "
                            f"mapping; got {class_path!r}")
-    return config
+    if class_path == kinds.CLASSIFIER:  # a network, not a module: no options to migrate
+        return config
+    init_args = migrate(class_path, config.get("init_args") or {}, config.get("format_version", 0),
+                        str(folder / CONFIG))
+    return {**config, "format_version": FORMAT_VERSION, "init_args": init_args}
 
 
 def read_safetensors(path: str | Path, metadata_only: bool = False):

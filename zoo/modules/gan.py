@@ -24,7 +24,6 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
-from zoo.hub import folders
 from zoo.metrics.clustering import ClusteringAccuracy
 from zoo.modules.augment import diff_augment, parse_policy
 from zoo.modules.auxiliary import InfoGANHead, auxiliary_head
@@ -178,7 +177,7 @@ class GANModule(ZooModule):
         """The logits (B / pac,) as `discriminate` gives them, and the auxiliary head's outputs (B, head size) on the
         same pass, None without a head."""
         pac = self.hparams.pac
-        if self.training and self.hparams.get("diffaugment"):
+        if self.training and self.hparams.diffaugment:
             x = diff_augment(x, self.hparams.diffaugment)
         if pac > 1:
             if len(x) % pac:
@@ -348,12 +347,6 @@ class GANModule(ZooModule):
     def unpack(self, batch):
         x, labels = batch
         return x, (labels if self.hparams.num_classes > 0 else None)
-
-    @classmethod
-    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
-        """Lightning's loader, after checking the file is readable and is a GANModule checkpoint."""
-        folders.check_checkpoint_kind(checkpoint_path, "zoo.GANModule")
-        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):
         hp = self.hparams

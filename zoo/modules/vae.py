@@ -47,7 +47,6 @@ from zoo.distributions.mmd import Kernel, mmd_squared
 from zoo.distributions.samplers import build_sampler
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
-from zoo.hub import folders
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.compile import CompiledOrEager
 from zoo.modules.guards import check_finite
@@ -213,7 +212,7 @@ class VAEModule(ZooModule):
     @property
     def top_down(self) -> bool:
         """Tomczak & Welling's two-layer form: q(z2|x) q(z1|x, z2) and p(x|z1, z2)."""
-        return bool(self.hparams.top_latent_dim) and self.hparams.get("hierarchy", "bottom_up") == "top_down"
+        return bool(self.hparams.top_latent_dim) and self.hparams.hierarchy == "top_down"
 
     @property
     def kl_is_closed_form(self) -> bool:
@@ -234,7 +233,7 @@ class VAEModule(ZooModule):
     @property
     def latent_size(self) -> int:
         """Columns of z: latent_dim, plus top_latent_dim with two stochastic layers."""
-        return self.hparams.latent_dim + (self.hparams.get("top_latent_dim") or 0)
+        return self.hparams.latent_dim + self.hparams.top_latent_dim
 
     def accepted_latent_size(self, z) -> int:
         """z may be (z1, z2) or, bottom-up, where p(x|z) = p(x|z1), z1 alone (latent_dim columns)."""
@@ -295,7 +294,7 @@ class VAEModule(ZooModule):
         `sampler` hyper-parameter: the one the entry's card reports): (n, C, H, W) in [0, 1] (`raw=True`: the
         unclamped means). `labels`: (n,) or one int; a conditional model given none draws balanced ones."""
         n = check_count(n, "n", "sample")
-        sampler = sampler or self.hparams.get("sampler", "prior")
+        sampler = sampler or self.hparams.sampler
         if z is not None:
             z = check_latents(z, self.accepted_latent_size(z), "sample", n)
         elif sampler == "prior":
@@ -321,7 +320,7 @@ class VAEModule(ZooModule):
         fitted = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
         fitted.fit(means, stds)
         self.samplers[kind] = fitted
-        self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), kind: options}
+        self.hparams.ex_post_samplers = {**(self.hparams.ex_post_samplers or {}), kind: options}
         return fitted
 
     def adopt_samplers(self, ex_post_samplers: dict[str, dict], default: str | None = None) -> None:
@@ -331,7 +330,7 @@ class VAEModule(ZooModule):
         for kind, options in ex_post_samplers.items():
             if kind not in self.samplers:
                 self.samplers[kind] = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
-        self.hparams.ex_post_samplers = {**(self.hparams.get("ex_post_samplers") or {}), **ex_post_samplers}
+        self.hparams.ex_post_samplers = {**(self.hparams.ex_post_samplers or {}), **ex_post_samplers}
         if default is not None:
             self.hparams.sampler = default
 
@@ -388,7 +387,7 @@ class VAEModule(ZooModule):
         x, labels = self.unpack(batch)
         hp = self.hparams
         posterior, prior = self._encode(x, labels), self.prior
-        deterministic = hp.get("deterministic_encoder")
+        deterministic = hp.deterministic_encoder
         z = posterior.mean[None] if deterministic else posterior.rsample((hp.num_samples,))  # (k, B, L)
         log_px = self._decode(z, labels).log_prob(x)  # (k, B)
         if self.kl_is_closed_form:
@@ -412,13 +411,13 @@ class VAEModule(ZooModule):
             loss = -logs["iwae_bound"]
         else:
             kl_term = kl_per_dim.mean(0).clamp(min=hp.free_bits).sum() if hp.free_bits > 0 else logs["kl"]
-            if hp.get("tc_weights"):  # beta-TCVAE: the KL's three terms, each weighted
+            if hp.tc_weights:  # beta-TCVAE: the KL's three terms, each weighted
                 terms = kl_decomposition(z, posterior, prior, hp.dataset_size)
                 logs.update(terms._asdict())
                 kl_term = sum(weight * term for weight, term in zip(hp.tc_weights, terms, strict=True))
             loss = -(logs["reconstruction"] - beta * kl_term)
-            if hp.get("mmd_weight"):  # one z per image from the aggregate posterior against as many from p(z)
-                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale, hp.get("mmd_kernel", "imq"))
+            if hp.mmd_weight:  # one z per image from the aggregate posterior against as many from p(z)
+                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale, hp.mmd_kernel)
                 loss = loss + hp.mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
@@ -436,7 +435,7 @@ class VAEModule(ZooModule):
                 f"the data gives images of shape {tuple(dims)} but the model was built for "
                 f"{tuple(self.hparams.image_shape)}: build the model with image_shape={tuple(dims)}"
             )
-        if self.hparams.get("tc_weights") and not self.hparams.dataset_size:
+        if self.hparams.tc_weights and not self.hparams.dataset_size:
             train_set = getattr(datamodule, "train_set", None)
             if train_set is None:
                 raise InputError("VAEModule: beta-TCVAE needs the training set's size: give dataset_size")
@@ -460,7 +459,7 @@ class VAEModule(ZooModule):
 
     def training_step(self, batch, batch_idx):
         if self.training_loss is None:
-            self.training_loss = CompiledOrEager(self.step, "VAEModule.step") if self.hparams.get("compile") \
+            self.training_loss = CompiledOrEager(self.step, "VAEModule.step") if self.hparams.compile \
                 else self.step
         loss, logs, _, _ = self.training_loss(batch, torch.tensor(self.beta_now(), device=self.device))
         check_finite(self, logs, ("reconstruction", "kl", "loss"), inputs=batch[0])
@@ -500,7 +499,7 @@ class VAEModule(ZooModule):
         x, labels = self.unpack(batch)
         _, logs, _, _ = self.step(batch)
         nll = -importance_sampled_log_likelihood(self, x, labels, self.hparams.test_num_samples,
-                                                 compile=self.hparams.get("compile_test", False))
+                                                 compile=self.hparams.compile_test)
         recon = self._decode(self._encode(x, labels).mean, labels).mean
         self.test_mse(recon, x)
         self.test_psnr(recon, x)
@@ -530,12 +529,6 @@ class VAEModule(ZooModule):
     def predict_step(self, batch, batch_idx):
         x, labels = self.unpack(batch)
         return self.reconstruct(x, labels)
-
-    @classmethod
-    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
-        """Lightning's loader, after checking the file is readable and is a VAEModule checkpoint."""
-        folders.check_checkpoint_kind(checkpoint_path, "zoo.VAEModule")
-        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):
         optimizer = build(self.hparams.optimizer, self.parameters())

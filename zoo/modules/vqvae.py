@@ -33,7 +33,6 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 from zoo.base import ZooModule
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
-from zoo.hub import folders
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
@@ -302,12 +301,6 @@ class VQVAEModule(ZooModule):
 
     def predict_step(self, batch, batch_idx):
         return self.reconstruct(batch[0])
-
-    @classmethod
-    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
-        """Lightning's loader, after checking the file is readable and is a VQVAEModule checkpoint."""
-        folders.check_checkpoint_kind(checkpoint_path, "zoo.VQVAEModule")
-        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def configure_optimizers(self):
         hp = self.hparams

@@ -1,0 +1,90 @@
+"""Versioned migration (zoo.hub.migrations): files record the format version they were written at, loading runs
+one migration step per version from theirs to today's, and a file never relies on a default that changed since."""
+
+import inspect
+
+import lightning
+import pytest
+import torch
+import yaml
+
+from zoo import GANModule, VAEModule, kinds
+from zoo.errors import WeightsError
+from zoo.hub import folders, migrations, registry
+
+MODULE_ENTRIES = [name for name in registry.list_models(pretrained=True) if registry.get(name).recipe]
+
+
+def with_default(monkeypatch, cls, name: str, value) -> None:
+    """cls.__init__ as if a later release had changed the default of `name` to `value`."""
+    defaulted = [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                 if p.default is not inspect.Parameter.empty]
+    defaults = list(cls.__init__.__defaults__)
+    defaults[defaulted.index(name)] = value
+    monkeypatch.setattr(cls.__init__, "__defaults__", tuple(defaults))
+
+
+@pytest.mark.parametrize("name", MODULE_ENTRIES)
+def test_every_shipped_entry_is_read_through_the_migration(name):
+    folder = registry.weights_folder(name)
+    raw = yaml.safe_load((folder / folders.CONFIG).read_text())
+    config = folders.read_config(folder)
+    assert config["format_version"] == migrations.FORMAT_VERSION
+    assert config["init_args"] == migrations.migrate(raw["class_path"], raw["init_args"],
+                                                     raw.get("format_version", 0))
+    kind = folders.import_object(kinds.kind_of(raw["class_path"]).defined_at)
+    options = set(inspect.signature(kind.__init__).parameters) - {"self"}
+    assert options <= set(config["init_args"]), f"{name} relies on today's defaults for {options - set(config['init_args'])}"
+
+
+def test_a_version_0_folder_keeps_the_options_it_was_trained_with(tmp_path, monkeypatch):
+    module = VAEModule(latent_dim=4, mmd_weight=10.0, beta=0.0)  # WAE-like, MMD with the IMQ kernel of its day
+    module.save_pretrained(tmp_path)
+    config = yaml.safe_load((tmp_path / folders.CONFIG).read_text())
+    assert config["format_version"] == migrations.FORMAT_VERSION
+    del config["format_version"], config["init_args"]["mmd_kernel"], config["init_args"]["sampler"]
+    (tmp_path / folders.CONFIG).write_text(yaml.safe_dump(config))  # as a version-0 zoo wrote it
+    with_default(monkeypatch, VAEModule, "mmd_kernel", "rbf")  # a later release changes the default
+    loaded = folders.load_folder(tmp_path)
+    assert loaded.hparams.mmd_kernel == "imq" and loaded.hparams.sampler == "prior"
+    assert VAEModule(latent_dim=4).hparams.mmd_kernel == "rbf"  # what a file without the migration would get
+
+
+def test_a_version_0_checkpoint_keeps_the_options_it_was_trained_with(tmp_path, monkeypatch):
+    module = GANModule(latent_dim=8, diffaugment="")
+    checkpoint = {"state_dict": module.state_dict(), "pytorch-lightning_version": lightning.__version__,
+                  "hyper_parameters": {k: v for k, v in module.hparams.items() if k != "diffaugment"}}
+    torch.save(checkpoint, tmp_path / "old.ckpt")  # no zoo_format_version: written before versioning
+    with_default(monkeypatch, GANModule, "diffaugment", "translation,cutout")
+    loaded = GANModule.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
+    assert loaded.hparams.diffaugment == ""
+    module.on_save_checkpoint(written := {})
+    assert written["zoo_format_version"] == migrations.FORMAT_VERSION
+
+
+def test_a_checkpoint_of_another_kind_is_refused_in_one_line(tmp_path):
+    module = GANModule(latent_dim=8)
+    torch.save({"state_dict": module.state_dict(), "pytorch-lightning_version": lightning.__version__,
+                "hyper_parameters": dict(module.hparams)}, tmp_path / "gan.ckpt")
+    with pytest.raises(WeightsError, match="is a zoo.GANModule checkpoint, not a zoo.VAEModule one"):
+        VAEModule.load_from_checkpoint(tmp_path / "gan.ckpt")
+
+
+def test_the_steps_run_in_order_from_the_files_version(monkeypatch):
+    ran = []
+    steps = tuple(lambda kind, args, v=v: ran.append(v) or {**args, f"step{v}": kind} for v in range(3))
+    monkeypatch.setattr(migrations, "MIGRATIONS", steps)
+    monkeypatch.setattr(migrations, "FORMAT_VERSION", 3)
+    assert migrations.migrate("zoo.GANModule", {"a": 1}, 1) == {"a": 1, "step1": "GANModule", "step2": "GANModule"}
+    assert ran == [1, 2]
+    assert migrations.migrate("zoo.GANModule", {"a": 1}, 3) == {"a": 1}
+
+
+@pytest.mark.parametrize("version, message", [(99, "written by a newer zoo .format version 99"),
+                                              (-1, "whole number >= 0"), ("1", "whole number >= 0")])
+def test_a_version_it_cannot_read_is_one_line(tmp_path, version, message):
+    VAEModule(latent_dim=4).save_pretrained(tmp_path)
+    config = yaml.safe_load((tmp_path / folders.CONFIG).read_text())
+    (tmp_path / folders.CONFIG).write_text(yaml.safe_dump({**config, "format_version": version}))
+    with pytest.raises(WeightsError, match=message):
+        folders.load_folder(tmp_path)
