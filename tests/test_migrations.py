@@ -89,3 +89,18 @@ def test_a_version_it_cannot_read_is_one_line(tmp_path, version, message):
     (tmp_path / folders.CONFIG).write_text(yaml.safe_dump({**config, "format_version": version}))
     with pytest.raises(WeightsError, match=message):
         folders.load_folder(tmp_path)
+
+
+def test_a_checkpoint_whose_option_was_renamed_loads_through_the_step(tmp_path, monkeypatch):
+    module = VAEModule(latent_dim=4)
+    hparams = {("code_size" if k == "latent_dim" else k): v for k, v in module.hparams.items()}
+    torch.save({"state_dict": module.state_dict(), "pytorch-lightning_version": lightning.__version__,
+                "hyper_parameters": hparams, "zoo_format_version": migrations.FORMAT_VERSION}, tmp_path / "old.ckpt")
+
+    def rename(kind, args):  # a later release renames code_size to latent_dim
+        return {("latent_dim" if k == "code_size" else k): v for k, v in args.items()}
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, rename))
+    monkeypatch.setattr(migrations, "FORMAT_VERSION", migrations.FORMAT_VERSION + 1)
+    loaded = VAEModule.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
+    assert loaded.hparams.latent_dim == 4 and "code_size" not in loaded.hparams

@@ -16,6 +16,7 @@ The wrapping happens once, here, when a kind subclasses ZooModule, so no family 
 
 import functools
 import inspect
+import io
 import math
 import os
 from pathlib import Path
@@ -122,14 +123,15 @@ class ZooModule(L.LightningModule):
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
-        """Lightning's loader, after checking the file is readable and holds this kind, with the hyper-parameters
-        the checkpoint lacks filled in by the migration from its format version (zoo.hub.migrations)."""
+        """Lightning's loader, after checking the file is readable and holds this kind, with its hyper-parameters
+        migrated from the checkpoint's format version to today's (zoo.hub.migrations)."""
         from zoo.hub import folders
 
-        stored = folders.read_hyperparameters(checkpoint_path)
-        migrated = folders.migrated_hyperparameters(checkpoint_path, f"zoo.{cls.__name__}")
-        added = {name: value for name, value in migrated.items() if name not in stored}
-        return super().load_from_checkpoint(checkpoint_path, *args, **{**added, **kwargs})
+        checkpoint = folders.read_migrated_checkpoint(checkpoint_path, f"zoo.{cls.__name__}")
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        buffer.seek(0)
+        return super().load_from_checkpoint(buffer, *args, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         from zoo.hub.migrations import FORMAT_VERSION

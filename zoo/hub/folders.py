@@ -122,13 +122,14 @@ def check_checkpoint_kind(path: str | Path, expected: str) -> None:
                            f"{kind.split('.')[-1]}.load_from_checkpoint or its own recipe")
 
 
-def migrated_hyperparameters(path: str | Path, expected: str) -> dict:
-    """The hyper-parameters of a checkpoint of the module `expected` (e.g. zoo.VAEModule), checked against the
-    allow-list and the kind, in today's format (zoo.hub.migrations)."""
+def read_migrated_checkpoint(path: str | Path, expected: str) -> dict:
+    """A checkpoint of the module `expected` (e.g. zoo.VAEModule), its hyper-parameters checked against the
+    allow-list and the kind and migrated to today's format (zoo.hub.migrations)."""
     check_checkpoint_kind(path, expected)
     checkpoint = read_checkpoint(path)
-    return migrate(expected, checkpoint.get("hyper_parameters", {}), checkpoint.get("zoo_format_version", 0),
-                   source=str(path))
+    hparams = migrate(expected, checkpoint.get("hyper_parameters", {}), checkpoint.get("zoo_format_version", 0),
+                      source=str(path))
+    return {**checkpoint, "hyper_parameters": hparams}
 
 
 def export_checkpoint(ckpt_path: str | Path, folder: str | Path, force: bool = False) -> Path:
