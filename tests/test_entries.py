@@ -55,3 +55,17 @@ def test_the_registry_and_the_cards_say_what_the_facts_and_the_looks_test_say():
         assert registry[name]["description"] == expected, name
         assert f"\n{expected}.\n" in (REPO / "checkpoints" / name / "README.md").read_text(), name
         assert registry[name].get("looks_shortfall") == export.looks_shortfall(name), name
+
+
+def test_every_card_says_how_many_images_its_recipe_trains_on():
+    from zoo.data import MNIST
+
+    for entry in FACTS["entries"]:
+        data = yaml.safe_load((REPO / "configs" / f"{entry['recipe']}.yaml").read_text())["data"]
+        if not data["class_path"].endswith(".MNIST"):
+            continue
+        module = MNIST(**{k: v for k, v in data.get("init_args", {}).items() if k not in ("root", "download")})
+        count = module.train_size or 60_000 - module.val_size  # what its fit trains on
+        card = (REPO / "checkpoints" / entry["name"] / "README.md")
+        if card.is_file():
+            assert f"- Trained on {count:,} MNIST training images" in card.read_text(), entry["name"]

@@ -9,6 +9,7 @@ families' effects are read from `checkpoints/entries.yaml`; the sources are the 
 """
 
 import argparse
+import inspect
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from zoo.cli.lightning_cli import main as cli
+from zoo.data.vision import VisionDataModule
 from zoo.hub import folders
 from zoo.hub.cards import default_sampler, draw_picture
 from zoo.hub.fit_sampler import fit_into
@@ -95,8 +97,19 @@ SHOWN = {"VAEModule": ["test/nll", "test/elbo", "test/fid", "test/inception_scor
 LIVE = ("`*_live`: the trained generator's samples from the same noise; the other sample metrics are the EMA "
         "generator's, which `sample()` draws from.")
 TRAINED_ON = {"toy": "the 2-D toy data", "sprites": "the zoo's 722,280 training sprites (rendered, no download)",
-              "stacked": "the 128,000 Stacked-MNIST stacks of the MNIST training digits",
-              "mnist": "the 60,000 MNIST training images", "mnist10": "6,000 MNIST training images (train_size)"}
+              "stacked": "the 128,000 Stacked-MNIST stacks of the MNIST training digits"}
+
+
+def trained_on(recipe: str) -> str:
+    """What the recipe trains on, in words: its data module's training split (MNIST less the validation images, or
+    its fixed-seed `train_size` subset)."""
+    if (kind := kind_of(recipe)) in TRAINED_ON:
+        return TRAINED_ON[kind]
+    data = yaml.safe_load((REPO / "configs" / f"{recipe}.yaml").read_text())["data"].get("init_args") or {}
+    if data.get("train_size"):
+        return f"{data['train_size']:,} MNIST training images (a fixed-seed subset, train_size)"
+    held_out = data.get("val_size", inspect.signature(VisionDataModule).parameters["val_size"].default)
+    return f"{60_000 - held_out:,} MNIST training images (the other {held_out:,} held out for validation)"
 
 
 def kind_of(recipe: str) -> str:
@@ -164,10 +177,8 @@ def picture(name: str) -> None:
 def card(name, recipe, description, command, report, sha256) -> str:
     lines = [f"# {name}", "", described(name, description) + ".", ""]
     if recipe:
-        kind = "mnist10" if name.endswith(".mnist10") else kind_of(recipe)
-        trained_on = TRAINED_ON.get(kind, TRAINED_ON["mnist"])
         lines += [f"- Recipe: `configs/{recipe}.yaml`; load with `zoo.load_pretrained(\"{name}\")`.",
-                  f"- Trained on {trained_on} (CPU): `{command}`",
+                  trained_line(recipe, command),
                   f"- Evaluated from these weights: `{report['command']}`"]
         if "likelihood_command" in report:
             lines += [f"- Its {', '.join(f'`{k}`' for k in LIKELIHOOD)} at the entry's k, from the same weights: "
@@ -181,6 +192,10 @@ def card(name, recipe, description, command, report, sha256) -> str:
     lines += ["sha256:", "", *sha256_list(sha256)]
     metrics = [key.removeprefix("test/") for key in report["metrics"]]
     return hub_header(recipe.split("/")[0], metrics) + "\n".join(lines) + "\n"  # vae or gan
+
+
+def trained_line(recipe: str, command: str) -> str:
+    return f"- Trained on {trained_on(recipe)} (CPU): `{command}`"
 
 
 def code_pictures(name: str) -> list[str]:
@@ -252,6 +267,9 @@ def describe(entries: list[tuple]) -> None:
         sha256 = folder_sha256(folder)
         head, title, rest = (folder / folders.CARD).read_text().partition(f"# {name}\n\n")
         after = rest.partition("\n\n")[2].partition("sha256:\n\n")[0]
+        if recipe := dict((e[0], e[1]) for e in ENTRIES).get(name):  # the training data, read from the recipe
+            after = "\n".join(trained_line(recipe, line.partition("(CPU): `")[2].removesuffix("`"))
+                              if line.startswith("- Trained on ") else line for line in after.split("\n"))
         (folder / folders.CARD).write_text(f"{head}{title}{description}.\n\n{after}sha256:\n\n" +
                                        "".join(line + "\n" for line in sha256_list(sha256)))
         for i, row in enumerate(table):
