@@ -101,7 +101,22 @@ def check_command(command: str, monkeypatch) -> None:
             runpy.run_path(str(script), run_name="__main__")
 
 
+def checkout_view(tmp_path):
+    """A folder that reads like the checkout (its recipes, weights and benchmarks, `../shared/data` beside it) but
+    keeps what a command writes (runs/, benchmarks/results/) to itself, so that running the documents' commands
+    leaves the checkout's tracked files as they were."""
+    work = tmp_path / "work"
+    (work / "benchmarks" / "results").mkdir(parents=True)
+    for name in ("configs", "checkpoints", "zoo"):
+        (work / name).symlink_to(REPO / name)
+    for script in (REPO / "benchmarks").glob("*.py"):
+        (work / "benchmarks" / script.name).symlink_to(script)
+    (tmp_path / "shared").symlink_to(REPO.parent / "shared")
+    return work
+
+
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_shell_line_is_accepted_by_its_program(command, monkeypatch):
-    monkeypatch.chdir(REPO)
+def test_a_shell_line_is_accepted_by_its_program(command, monkeypatch, tmp_path):
+    monkeypatch.chdir(checkout_view(tmp_path))
     check_command(command, monkeypatch)
+
