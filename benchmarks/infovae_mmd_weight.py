@@ -18,7 +18,7 @@ import torch
 from translation_sensitivity import against, digits, fid_of
 
 import zoo
-from zoo.distributions.mmd import mmd_squared, squared_distances
+from zoo.distributions.mmd import mmd_squared, squared_distances, u_statistic
 from zoo.metrics.extractors import DigitFeatures
 
 OUTPUT = Path("benchmarks/results/infovae_mmd_weight.json")
@@ -29,10 +29,7 @@ def mmd_2d(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     exp(-||x - y||^2 / d^2) at d = 32, so it sees more than the first two moments."""
     def k(a, b):
         return torch.exp(-squared_distances(a, b) / (2 * a.shape[-1]))
-    n, m = len(x), len(y)
-    kxx, kyy = k(x, x), k(y, y)
-    return ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1)) + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
-            - 2 * k(x, y).mean())
+    return u_statistic(k(x, x), k(y, y), k(x, y))
 
 
 def fine_tune(base, kernel: str, weight: float, train: torch.Tensor, epochs: int, lr: float):

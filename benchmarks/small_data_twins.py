@@ -43,7 +43,7 @@ def elbo(model: VAEModule, images: torch.Tensor) -> float:
     x = torch.bernoulli(images, generator=torch.Generator().manual_seed(1))
     q = model.encode(x)
     z = q.rsample()
-    kl = torch.distributions.kl_divergence(q, model.prior).mean() if hasattr(model, "prior") else 0.0
+    kl = torch.distributions.kl_divergence(q, model.prior).mean()
     return float(model.decode(z).log_prob(x).mean() - kl)
 
 

@@ -38,12 +38,18 @@ def rbf_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def mmd_squared(x: torch.Tensor, y: torch.Tensor, prior_scale: float = 1.0, kernel: Kernel = "imq") -> torch.Tensor:
     """Unbiased estimate of MMD^2 between the samples x (n, d) and y (m, d), n, m >= 2."""
-    n, m, d = len(x), len(y), x.shape[-1]
+    d = x.shape[-1]
     if kernel == "rbf":
         k_xx, k_yy, k_xy = rbf_kernel(x, x), rbf_kernel(y, y), rbf_kernel(x, y)
     else:
         base = 2.0 * d * prior_scale**2
         k_xx, k_yy, k_xy = imq_kernel(x, x, base), imq_kernel(y, y, base), imq_kernel(x, y, base)
+    return u_statistic(k_xx, k_yy, k_xy)
+
+
+def u_statistic(k_xx: torch.Tensor, k_yy: torch.Tensor, k_xy: torch.Tensor) -> torch.Tensor:
+    """The unbiased MMD^2 from a kernel's Gram matrices within x (n, n), within y (m, m) and between them (n, m)."""
+    n, m = len(k_xx), len(k_yy)
     within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
     within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
     return within_x + within_y - 2 * k_xy.mean()

@@ -114,22 +114,24 @@ def read_hyperparameters(path: str | Path, trusted: tuple[str, ...] = ()) -> dic
     return hparams
 
 
-def check_checkpoint_kind(path: str | Path, expected: str) -> None:
-    """Fail clearly when a checkpoint belongs to another zoo module than `expected` (e.g. zoo.VAEModule)."""
-    kind = module_class_path(read_hyperparameters(path))
+def check_checkpoint_kind(path: str | Path, expected: str, hparams: dict | None = None) -> None:
+    """Fail clearly when a checkpoint (its hyper-parameters, read here unless given) belongs to another zoo module
+    than `expected` (e.g. zoo.VAEModule)."""
+    kind = module_class_path(read_hyperparameters(path) if hparams is None else hparams)
     if kind != expected:
         raise WeightsError(f"{path} is a {kind} checkpoint, not a {expected} one: load it with "
                            f"{kind.split('.')[-1]}.load_from_checkpoint or its own recipe")
 
 
 def read_migrated_checkpoint(path: str | Path, expected: str) -> dict:
-    """A checkpoint of the module `expected` (e.g. zoo.VAEModule), its hyper-parameters checked against the
-    allow-list and the kind and migrated to today's format (zoo.hub.migrations)."""
-    check_checkpoint_kind(path, expected)
+    """A checkpoint of the module `expected` (e.g. zoo.VAEModule), read once, its hyper-parameters checked against
+    the allow-list and the kind and migrated to today's format (zoo.hub.migrations)."""
     checkpoint = read_checkpoint(path)
-    hparams = migrate(expected, checkpoint.get("hyper_parameters", {}), checkpoint.get("zoo_format_version", 0),
-                      source=str(path))
-    return {**checkpoint, "hyper_parameters": hparams}
+    hparams = checkpoint.get("hyper_parameters", {})
+    check_config(hparams, f"{path} (hyper-parameters)")
+    check_checkpoint_kind(path, expected, hparams)
+    migrated = migrate(expected, hparams, checkpoint.get("zoo_format_version", 0), source=str(path))
+    return {**checkpoint, "hyper_parameters": migrated}
 
 
 def export_checkpoint(ckpt_path: str | Path, folder: str | Path, force: bool = False) -> Path:

@@ -259,7 +259,7 @@ def describe(entries: list[tuple]) -> None:
     ENTRIES, SHORT_OF and the folders' files (after fitting an ex-post sampler, say), keeping their measurements."""
     table_path = REPO / "zoo" / "hub" / "pretrained.json"
     table = json.loads(table_path.read_text())
-    for name, _, description, *_ in entries:
+    for name, recipe, description, *_ in entries:
         folder = REPO / "checkpoints" / name
         if not folder.is_dir():  # facts written before the weights are shipped
             continue
@@ -267,7 +267,7 @@ def describe(entries: list[tuple]) -> None:
         sha256 = folder_sha256(folder)
         head, title, rest = (folder / folders.CARD).read_text().partition(f"# {name}\n\n")
         after = rest.partition("\n\n")[2].partition("sha256:\n\n")[0]
-        if recipe := dict((e[0], e[1]) for e in ENTRIES).get(name):  # the training data, read from the recipe
+        if recipe:  # the training data, read from the recipe
             after = "\n".join(trained_line(recipe, line.partition("(CPU): `")[2].removesuffix("`"))
                               if line.startswith("- Trained on ") else line for line in after.split("\n"))
         (folder / folders.CARD).write_text(f"{head}{title}{description}.\n\n{after}sha256:\n\n" +
