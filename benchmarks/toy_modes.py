@@ -4,7 +4,7 @@ Trains `configs/gan/toy_ring.yaml` and `configs/gan/toy_grid.yaml` with several 
 final generator on 2500 samples: modes captured, share of high-quality samples (within 3 std of a mode)
 and the reverse KL of the high-quality mode histogram against uniform. Prints the means beside PacGAN's.
 
-    python benchmarks/toy_modes.py [--seeds 0 1 2] [--recipes ring grid] [-- --model.r1_gamma 0.1 ...]
+    python benchmarks/toy_modes.py [--seeds 0 1 2] [--recipes ring grid] [-- --model.objective.r1_gamma 0.1 ...]
 
 Arguments after `--` go to `lightning fit` unchanged, to try a variant of the recipes.
 

@@ -113,16 +113,17 @@ def gan_step_fn(model):
         labels = y if hp.num_classes else None
         discriminator.requires_grad_(True), generator.requires_grad_(False)
         fake = G(torch.randn(len(real), hp.latent_dim), labels).detach()
-        d_loss = discriminator_loss(D(real, labels), D(fake, labels), hp.objective)
-        if hp.gradient_penalty:
-            d_loss = d_loss + hp.gradient_penalty * gradient_penalty(D, real, fake, labels)
+        objective = hp.objective  # GANObjective's fields
+        d_loss = discriminator_loss(D(real, labels), D(fake, labels), objective["loss"])
+        if objective["gradient_penalty"]:
+            d_loss = d_loss + objective["gradient_penalty"] * gradient_penalty(D, real, fake, labels)
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()
         steps[0] += 1
-        if steps[0] % hp.n_critic == 0:
+        if steps[0] % objective["n_critic"] == 0:
             discriminator.requires_grad_(False), generator.requires_grad_(True)
-            g_loss = generator_loss(D(G(torch.randn(len(real), hp.latent_dim), labels), labels), hp.objective)
+            g_loss = generator_loss(D(G(torch.randn(len(real), hp.latent_dim), labels), labels), objective["loss"])
             g_optimizer.zero_grad(set_to_none=True)
             g_loss.backward()
             g_optimizer.step()

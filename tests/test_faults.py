@@ -69,16 +69,16 @@ class WeightsAtBatchStart(L.Callback):
 
 
 def test_a_nan_in_g_loss_stops_the_gan_after_the_discriminator_step_and_before_the_generator_step(monkeypatch):
-    import zoo.modules.gan
+    import zoo.modules.gan_losses
 
-    calls = []
+    calls, generator_loss = [], zoo.modules.gan_losses.generator_loss
 
     def nan_on_third_call(fake_logits, objective, real_logits=None):
         calls.append(1)
-        loss = zoo.modules.gan_losses.generator_loss(fake_logits, objective, real_logits)
+        loss = generator_loss(fake_logits, objective, real_logits)
         return loss * float("nan") if len(calls) == 3 else loss
 
-    monkeypatch.setattr(zoo.modules.gan, "generator_loss", nan_on_third_call)
+    monkeypatch.setattr(zoo.modules.gan_losses, "generator_loss", nan_on_third_call)
     gan = GANModule(partial(MLPDecoder, hidden=[16]), partial(MLPEncoder, hidden=[16]), image_shape=(2,),
                     latent_dim=2, output_activation="identity")
     weights = WeightsAtBatchStart()
@@ -139,7 +139,7 @@ def test_a_conditional_vae_without_labels_says_so_where_it_needs_them():  # samp
     (VAEModule, {"beta": -1.0}, "beta must be >= 0, got -1.0"),
     (VAEModule, {"num_samples": 0}, r"num_samples \(k\) must be >= 1, got 0"),
     (VAEModule, {"test_num_samples": 0}, r"test_num_samples \(k\) must be >= 1, got 0"),
-    (GANModule, {"n_critic": 0}, "n_critic must be >= 1, got 0"),
+    (GANModule, {"objective": {"n_critic": 0}}, "n_critic must be >= 1, got 0"),
     (GANModule, {"ema_decay": 1.5}, r"ema_decay must lie in \(0, 1\), got 1.5"),
 ])
 def test_out_of_range_hyperparameters_are_named(module, kwargs, message):

@@ -9,7 +9,9 @@ import torch
 
 from zoo import GANModule
 from zoo.data import ToyMixture
+from zoo.modules.auxiliary import InfoGANHead
 from zoo.modules.gan import ema_decay_at
+from zoo.modules.gan_losses import GANObjective
 from zoo.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
 
@@ -30,7 +32,7 @@ def fit(gan, steps: int, tmp_path=None, **trainer_kwargs) -> L.Trainer:
 
 @pytest.mark.parametrize("objective", ["minimax", "non_saturating", "hinge", "wasserstein", "least_squares"])
 def test_every_objective_trains_both_players(objective):
-    gan = toy_gan(objective=objective, gradient_penalty=1.0 if objective == "wasserstein" else 0.0)
+    gan = toy_gan(objective=GANObjective(objective, gradient_penalty=1.0 if objective == "wasserstein" else 0.0))
     g_before = [p.clone() for p in gan.generator.parameters()]
     d_before = [p.clone() for p in gan.discriminator.parameters()]
     trainer = fit(gan, steps=6)
@@ -41,7 +43,7 @@ def test_every_objective_trains_both_players(objective):
 
 @pytest.mark.parametrize("n_critic", [1, 5])
 def test_generator_iterations_count_generator_steps_not_optimizer_steps(n_critic):
-    gan = toy_gan(n_critic=n_critic)
+    gan = toy_gan(objective=GANObjective(n_critic=n_critic))
     trainer = fit(gan, steps=40)  # Lightning's global_step counts both players' optimizer steps
     assert int(gan.discriminator_steps) >= 40 * n_critic // (n_critic + 1)
     assert int(gan.generator_iterations) == int(gan.discriminator_steps) // n_critic
@@ -49,7 +51,7 @@ def test_generator_iterations_count_generator_steps_not_optimizer_steps(n_critic
 
 
 def test_penalties_are_logged_when_on():
-    trainer = fit(toy_gan(gradient_penalty=10.0, r1_gamma=1.0, r1_every=2), steps=8)
+    trainer = fit(toy_gan(objective=GANObjective(gradient_penalty=10.0, r1_gamma=1.0, r1_every=2)), steps=8)
     names = ("gradient_penalty", "r1_penalty", "d_real", "d_fake", "g_loss", "generator_iterations")
     assert {f"train/{name}_epoch" for name in names} <= set(trainer.callback_metrics)
 
@@ -99,7 +101,8 @@ def test_the_ema_over_six_generator_iterations_matches_a_hand_computation():
 
 
 def test_lr_scheduler_steps_once_per_generator_iteration():
-    gan = toy_gan(n_critic=2, lr_scheduler=partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5))
+    gan = toy_gan(objective=GANObjective(n_critic=2),
+                  lr_scheduler=partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5))
     trainer = fit(gan, steps=9)
     d_optimizer, g_optimizer = trainer.optimizers
     expected = 1e-3 * 0.5 ** int(gan.generator_iterations)
@@ -134,8 +137,8 @@ def test_a_conditional_gan_given_no_labels_draws_each_class_equally_often(n):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"n_critic": 0}, "n_critic must be >= 1"),
-    ({"objective": "wgan"}, "objective must be one of"),
+    ({"objective": {"n_critic": 0}}, "n_critic must be >= 1"),
+    ({"objective": "wgan"}, "loss must be one of"),
     ({"ema_decay": 1.5}, "ema_decay must lie in"),
     ({"pac": 2, "num_classes": 3}, "PacGAN packing"),
 ])
@@ -145,7 +148,7 @@ def test_out_of_range_hyperparameters_are_refused(bad, message):
 
 
 def test_checkpoint_restores_optimizers_counter_and_ema(tmp_path):
-    gan = toy_gan(ema_decay=0.95, n_critic=2)
+    gan = toy_gan(ema_decay=0.95, objective=GANObjective(n_critic=2))
     trainer = fit(gan, steps=12, tmp_path=tmp_path)
     path = tmp_path / "gan.ckpt"
     trainer.save_checkpoint(path)
@@ -154,7 +157,7 @@ def test_checkpoint_restores_optimizers_counter_and_ema(tmp_path):
     for a, b in zip(loaded.generator_ema.parameters(), gan.generator_ema.parameters(), strict=True):
         assert torch.equal(a, b)
     # resuming puts both optimizers' states back
-    resumed = toy_gan(ema_decay=0.95, n_critic=2)
+    resumed = toy_gan(ema_decay=0.95, objective=GANObjective(n_critic=2))
     trainer2 = L.Trainer(max_steps=14, limit_val_batches=0, logger=False, enable_progress_bar=False,
                          enable_checkpointing=False, default_root_dir=tmp_path)
     trainer2.fit(resumed, ToyMixture("ring", num_train=4000, batch_size=100), ckpt_path=path)
@@ -163,16 +166,16 @@ def test_checkpoint_restores_optimizers_counter_and_ema(tmp_path):
     assert int(resumed.generator_iterations) == int(gan.generator_iterations) + 1
 
 
-def test_latent_categories_feed_the_generator_a_random_category():
-    gan = toy_gan(latent_categories=4)
+def test_infogan_categories_feed_the_generator_a_random_category():
+    gan = toy_gan(head=partial(InfoGANHead, categories=4))
     assert gan.generator.num_classes == 4 and gan.hparams.num_classes == 0
     torch.manual_seed(0)
     z = torch.zeros(200, 2)
     points = gan.sample(200, z=z)  # same noise, random categories: at most 4 distinct points
     assert 1 < len(torch.unique(points.round(decimals=5), dim=0)) <= 4
     fit(gan, steps=4)
-    with pytest.raises(ValueError, match="latent_categories"):
-        toy_gan(latent_categories=3, num_classes=2)
+    with pytest.raises(ValueError, match="InfoGANHead: InfoGAN's categorical code stands in for a label"):
+        toy_gan(head=partial(InfoGANHead, categories=3), num_classes=2)
 
 
 def test_the_ema_generator_samples_with_batch_norm_statistics_of_its_own_weights():

@@ -13,7 +13,13 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from zoo import GANModule
-from zoo.modules.gan_losses import discriminator_loss, generator_loss, gradient_penalty, zero_centred_penalty
+from zoo.modules.gan_losses import (
+    GANObjective,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    zero_centred_penalty,
+)
 from zoo.nets import MLPDecoder, MLPEncoder
 
 REAL_LOGITS = np.array([-2.0, -0.5, 0.0, 0.7, 3.0, 1.2])
@@ -146,7 +152,7 @@ def by_hand(objective: str) -> float:
 
 
 def test_gan_module_discriminator_loss_is_the_loss_plus_lambda_times_the_gradient_penalty():
-    losses = discriminator_losses(2, objective="wasserstein", gradient_penalty=10.0)
+    losses = discriminator_losses(2, objective=GANObjective("wasserstein", gradient_penalty=10.0))
     assert len(losses) == 2
     for _, loss in losses:
         assert loss == pytest.approx(by_hand("wasserstein") + 10.0 * 1.0, rel=1e-5)
@@ -154,7 +160,7 @@ def test_gan_module_discriminator_loss_is_the_loss_plus_lambda_times_the_gradien
 
 def test_gan_module_adds_lazy_r1_scaled_by_its_period_on_lazy_steps_only():
     gamma, every = 0.5, 3
-    losses = discriminator_losses(4, objective="non_saturating", r1_gamma=gamma, r1_every=every)
+    losses = discriminator_losses(4, objective=GANObjective(r1_gamma=gamma, r1_every=every))
     assert [step for step, _ in losses] == [0, 1, 2, 3]
     for step, loss in losses:
         r1 = gamma / 2 * every * 4.0 if step % every == 0 else 0.0  # R1 = ||w||^2 = 4 on steps 0 and 3

@@ -26,7 +26,7 @@ from zoo.data import MNIST
 from zoo.errors import InputError, WeightsError
 from zoo.hub.compatibility import check_fits
 from zoo.metrics.clustering import ClusteringAccuracy, clustering_accuracy
-from zoo.modules.auxiliary import InfoGANHead
+from zoo.modules.auxiliary import ACGANHead, InfoGANHead
 from zoo.nets import ConvDecoder, ConvEncoder
 from zoo.nets.conditioning import append_one_hot
 from zoo.nets.infogan import InfoGANDiscriminator
@@ -63,7 +63,8 @@ NOISE = np.array([[0.3], [-1.2], [0.8]])
 
 @pytest.mark.parametrize("learn_variance", [False, True])
 def test_information_loss_is_cross_entropy_plus_lambda_gaussian_nll(learn_variance):
-    head = InfoGANHead(3, 2, weight=1.0, continuous_weight=0.1, learn_variance=learn_variance)
+    head = InfoGANHead(0, NOISE.shape[1] + 2, categories=3, continuous=2, weight=1.0, continuous_weight=0.1,
+                       learn_variance=learn_variance)  # (num_classes, latent_dim), as GANModule builds it
     q = Q_OUT if learn_variance else Q_OUT[:, :5]
     assert head.size == q.shape[1]
     z = torch.from_numpy(np.concatenate([NOISE, CODES], axis=1))
@@ -138,6 +139,7 @@ class RecordingGAN(GANModule):
 def one_round(objective: str = "non_saturating", **kwargs) -> RecordingGAN:
     """One discriminator step and one generator step of frozen linear players (learning rate 0) on REAL."""
     frozen = partial(torch.optim.SGD, lr=0.0)
+    torch.manual_seed(0)  # the latents drawn: a fixed draw, so the float32 tolerances hold on every run
     gan = RecordingGAN(LinearGenerator, LinearDiscriminator, image_shape=(2,), latent_dim=4, objective=objective,
                        output_activation="identity", generator_optimizer=frozen, discriminator_optimizer=frozen,
                        **kwargs)
@@ -158,7 +160,7 @@ def discriminated(gan, x: np.ndarray) -> np.ndarray:
 
 def test_infogan_totals_are_adversarial_plus_lambda_times_the_information_loss():
     lam, lam_continuous = 1.0, 0.1
-    gan = one_round(latent_categories=3, latent_continuous=2, info_weight=lam, info_continuous_weight=lam_continuous)
+    gan = one_round(head=partial(InfoGANHead, categories=3, continuous=2, weight=lam, continuous_weight=lam_continuous))
     assert gan.discriminator.out_features == 1 + 3 + 2 and gan.discriminator.num_classes == 0  # logit, Q(c), Q(c')
     assert gan.generator.num_classes == 3
     real_logits = discriminated(gan, REAL.numpy())[:, 0]
@@ -179,7 +181,7 @@ def test_infogan_totals_are_adversarial_plus_lambda_times_the_information_loss()
 
 def test_acgan_totals_add_the_class_cross_entropy_real_and_fake_for_d_fake_for_g():
     weight = 0.7
-    gan = one_round(num_classes=3, auxiliary_classifier=weight)
+    gan = one_round(num_classes=3, head=partial(ACGANHead, weight=weight))
     assert gan.discriminator.out_features == 1 + 3 and gan.discriminator.num_classes == 0  # predicts, not given
     labels = REAL_LABELS.numpy()
     real = discriminated(gan, REAL.numpy())
@@ -196,7 +198,7 @@ def test_acgan_generator_gradient_is_the_adversarial_plus_the_class_cross_entrop
     """The generator's gradient after its step, against the chain rule by hand: x_i = M u_i, logits W x_i + b;
     d/dx_i of softplus(-l_i) / B is -sigmoid(-l_i) w_0 / B, of the class CE is W_aux^T (softmax_i - e_{y_i}) / B."""
     weight = 2.0
-    gan = one_round(num_classes=3, auxiliary_classifier=weight)
+    gan = one_round(num_classes=3, head=partial(ACGANHead, weight=weight))
     labels = REAL_LABELS.numpy()
     u = np.concatenate([gan.latents[1], np.eye(3)[labels]], axis=1)  # the generator step's inputs
     out = discriminated(gan, u @ gan.generator.weight.detach().double().numpy().T)
@@ -214,7 +216,7 @@ def test_acgan_generator_gradient_is_the_adversarial_plus_the_class_cross_entrop
 def test_q_head_is_the_discriminators_last_layer_on_its_shared_body():
     torch.manual_seed(0)
     gan = GANModule(partial(ConvDecoder, base_channels=8), partial(ConvEncoder, base_channels=8), latent_dim=8,
-                    latent_categories=10, latent_continuous=2, info_weight=1.0, info_continuous_weight=0.1)
+                    head=partial(InfoGANHead, categories=10, continuous=2, weight=1.0, continuous_weight=0.1))
     z, c = gan.draw_latents(16), gan.draw_categories(16)
     _, q = gan.discriminate_with_aux(gan.generate(z, c).detach())
     assert q.shape == (16, 12)
@@ -230,7 +232,7 @@ def test_q_head_is_the_discriminators_last_layer_on_its_shared_body():
 
 def test_continuous_codes_are_the_last_entries_of_z_uniform_on_minus_one_one():
     gan = GANModule(partial(ConvDecoder, base_channels=8), partial(ConvEncoder, base_channels=8), latent_dim=6,
-                    latent_categories=10, latent_continuous=2, info_weight=1.0, info_continuous_weight=0.1)
+                    head=partial(InfoGANHead, categories=10, continuous=2, weight=1.0, continuous_weight=0.1))
     z = gan.draw_latents(20_000, torch.Generator().manual_seed(0))
     codes, noise = z[:, 4:], z[:, :4]
     assert codes.min() >= -1 and codes.max() <= 1
@@ -242,7 +244,7 @@ def test_continuous_codes_are_the_last_entries_of_z_uniform_on_minus_one_one():
 def test_sample_draws_the_asked_code_and_continuous_codes():
     torch.manual_seed(0)
     gan = GANModule(partial(ConvDecoder, base_channels=8), partial(ConvEncoder, base_channels=8), latent_dim=6,
-                    latent_categories=10, latent_continuous=2, info_weight=1.0, info_continuous_weight=0.1).eval()
+                    head=partial(InfoGANHead, categories=10, continuous=2, weight=1.0, continuous_weight=0.1)).eval()
     z = torch.randn(5, 6)
     with torch.no_grad():
         expected = torch.sigmoid(gan.generator(z, torch.full((5,), 3)))
@@ -257,10 +259,11 @@ def test_sample_draws_the_asked_code_and_continuous_codes():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"info_weight": 1.0}, "needs a categorical code"),
-    ({"latent_continuous": 2, "info_continuous_weight": 0.1, "pac": 2}, "pac = 1"),
-    ({"auxiliary_classifier": 1.0}, "needs num_classes"),
-    ({"latent_continuous": 8}, "latent_continuous must lie in"),
+    ({"head": partial(InfoGANHead, categories=0)}, "InfoGANHead: InfoGAN's Q needs a code"),
+    ({"head": partial(InfoGANHead, continuous=2, continuous_weight=0.1), "pac": 2}, "pac = 1"),
+    ({"head": ACGANHead}, "ACGANHead: ACGAN's class head needs a class-conditional GAN"),
+    ({"head": partial(InfoGANHead, continuous=8)}, "continuous must lie in"),
+    ({"head": InfoGANHead, "num_classes": 10}, "InfoGANHead: InfoGAN's categorical code stands in for a label"),
 ])
 def test_inconsistent_auxiliary_options_are_refused(options, message):
     with pytest.raises(InputError, match=message):
@@ -363,14 +366,19 @@ def test_recipe_fits_checkpoints_reloads_and_reports_its_metric(recipe, mnist_ro
 
 
 def test_weights_with_an_auxiliary_head_do_not_fit_a_recipe_without_it_whatever_the_weights():
-    for recipe, weights in (("infogan_mnist", ("info_weight", "info_continuous_weight")),
-                            ("acgan_mnist", ("auxiliary_classifier",))):
+    for recipe, weights in (("infogan_mnist", ("weight", "continuous_weight")), ("acgan_mnist", ("weight",))):
         stored = yaml.safe_load((REPO / f"configs/gan/{recipe}.yaml").read_text())["model"]
-        other_lambda = {**stored, "init_args": {**stored["init_args"], **{key: 0.5 for key in weights}}}
-        check_fits(stored, other_lambda, "weights", None)  # the same head: the weights fit
-        headless = {**stored, "init_args": {**stored["init_args"], **{key: 0.0 for key in weights}}}
-        with pytest.raises(WeightsError, match="auxiliary_head: .* vs none"):
+        head = stored["init_args"]["head"]
+        other_lambda = {**head, "init_args": {**head["init_args"], **{key: 0.5 for key in weights}}}
+        check_fits(stored, {**stored, "init_args": {**stored["init_args"], "head": other_lambda}}, "weights", None)
+        headless = {**stored, "init_args": {**stored["init_args"], "head": None}}
+        with pytest.raises(WeightsError, match="head: .* vs none"):
             check_fits(stored, headless, "weights", None)
+    infogan = yaml.safe_load((REPO / "configs/gan/infogan_mnist.yaml").read_text())["model"]
+    head = infogan["init_args"]["head"]
+    fewer_codes = {**head, "init_args": {**head["init_args"], "continuous": 1}}
+    with pytest.raises(WeightsError, match="head.continuous: 2 vs 1"):
+        check_fits(infogan, {**infogan, "init_args": {**infogan["init_args"], "head": fewer_codes}}, "weights", None)
 
 
 def test_a_spectrally_normalised_infogan_discriminator_has_unit_norm_layers():

@@ -10,7 +10,9 @@ import yaml
 
 from zoo import GANModule, VAEModule, kinds
 from zoo.errors import WeightsError
+from zoo.factories import as_config
 from zoo.hub import folders, migrations, registry
+from zoo.nets import MLPDecoder, MLPEncoder
 
 MODULE_ENTRIES = [name for name in registry.list_models(pretrained=True) if registry.get(name).recipe]
 
@@ -51,16 +53,57 @@ def test_a_version_0_folder_keeps_the_options_it_was_trained_with(tmp_path, monk
     assert VAEModule(latent_dim=4).hparams.mmd_kernel == "rbf"  # what a file without the migration would get
 
 
+def version_1_gan_options(**options) -> dict:
+    """A GANModule's init arguments as a version-1 zoo stored them: the game and the auxiliary heads as flat options."""
+    return {"generator": as_config(MLPDecoder), "discriminator": as_config(MLPEncoder), "image_shape": [1, 28, 28],
+            "latent_dim": 8, "num_classes": 0, "objective": "non_saturating", "n_critic": 1, "gradient_penalty": 0.0,
+            "r1_gamma": 0.0, "r1_every": 1, "r2_gamma": 0.0, "ema_decay": None, "pac": 1, "latent_categories": 0,
+            "latent_continuous": 0, "info_weight": 0.0, "info_continuous_weight": 0.0, "info_learn_variance": False,
+            "auxiliary_classifier": 0.0, "diffaugment": "", "output_activation": "sigmoid",
+            "generator_optimizer": as_config(torch.optim.Adam), "discriminator_optimizer": as_config(torch.optim.Adam),
+            "lr_scheduler": None, **options}
+
+
 def test_a_version_0_checkpoint_keeps_the_options_it_was_trained_with(tmp_path, monkeypatch):
     module = GANModule(latent_dim=8, diffaugment="")
+    old = {k: v for k, v in version_1_gan_options().items() if k != "diffaugment"}
     checkpoint = {"state_dict": module.state_dict(), "pytorch-lightning_version": lightning.__version__,
-                  "hyper_parameters": {k: v for k, v in module.hparams.items() if k != "diffaugment"}}
+                  "hyper_parameters": old}
     torch.save(checkpoint, tmp_path / "old.ckpt")  # no zoo_format_version: written before versioning
     with_default(monkeypatch, GANModule, "diffaugment", "translation,cutout")
     loaded = GANModule.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
     assert loaded.hparams.diffaugment == ""
     module.on_save_checkpoint(written := {})
     assert written["zoo_format_version"] == migrations.FORMAT_VERSION
+
+
+@pytest.mark.parametrize("flat, objective, head", [
+    ({"objective": "wasserstein", "gradient_penalty": 10.0, "n_critic": 2},
+     {"loss": "wasserstein", "n_critic": 2, "gradient_penalty": 10.0, "r1_gamma": 0.0, "r2_gamma": 0.0, "r1_every": 1},
+     None),
+    ({"objective": "relativistic", "r1_gamma": 0.1, "r2_gamma": 0.2, "r1_every": 4, "latent_categories": 10,
+      "latent_continuous": 2, "info_weight": 1.0, "info_continuous_weight": 0.5},
+     {"loss": "relativistic", "n_critic": 1, "gradient_penalty": 0.0, "r1_gamma": 0.1, "r2_gamma": 0.2, "r1_every": 4},
+     {"class_path": "zoo.modules.auxiliary.InfoGANHead",
+      "init_args": {"categories": 10, "continuous": 2, "weight": 1.0, "continuous_weight": 0.5,
+                    "learn_variance": False}}),
+    ({"num_classes": 10, "auxiliary_classifier": 2.0},
+     {"loss": "non_saturating", "n_critic": 1, "gradient_penalty": 0.0, "r1_gamma": 0.0, "r2_gamma": 0.0,
+      "r1_every": 1}, {"class_path": "zoo.modules.auxiliary.ACGANHead", "init_args": {"weight": 2.0}}),
+])
+def test_version_1_gan_options_become_its_objective_and_head(flat, objective, head):
+    migrated = migrations.migrate("zoo.GANModule", version_1_gan_options(**flat), 1)
+    assert migrated["objective"] == objective and migrated["head"] == head
+    gan = GANModule(**migrated)
+    assert dict(gan.hparams.objective) == objective
+    outputs = {None: 0, "InfoGANHead": 10 + 2, "ACGANHead": 10}[head and head["class_path"].rpartition(".")[2]]
+    assert gan.discriminate_with_aux(torch.rand(2, 1, 28, 28))[0].shape == (2,)
+    assert gan.discriminator(torch.rand(2, 1, 28, 28), None).shape == (2, 1 + outputs)
+
+
+def test_a_version_1_categorical_code_without_a_head_is_refused_in_one_line():
+    with pytest.raises(WeightsError, match="categorical latent code .10 categories. and no InfoGAN head"):
+        migrations.migrate("zoo.GANModule", version_1_gan_options(latent_categories=10), 1)
 
 
 def test_a_checkpoint_of_another_kind_is_refused_in_one_line(tmp_path):

@@ -20,7 +20,7 @@ from tests.test_gan_objectives import (
     recorded_generator_loss,
 )
 from zoo.errors import InputError
-from zoo.modules.gan_losses import discriminator_loss, generator_loss, zero_centred_penalty
+from zoo.modules.gan_losses import GANObjective, discriminator_loss, generator_loss, zero_centred_penalty
 
 
 def softplus(t: np.ndarray) -> np.ndarray:
@@ -54,7 +54,7 @@ def test_gan_module_adds_r1_on_real_and_r2_on_generated_images():
     real_logits, fake_logits = critic_logits()
     relativistic = softplus(fake_logits - real_logits).mean()
     for r1, r2 in ((0.0, 0.6), (0.4, 0.6)):
-        losses = discriminator_losses(2, objective="relativistic", r1_gamma=r1, r2_gamma=r2)
+        losses = discriminator_losses(2, objective=GANObjective("relativistic", r1_gamma=r1, r2_gamma=r2))
         for _, loss in losses:
             assert loss == pytest.approx(relativistic + (r1 + r2) / 2 * 4.0, rel=1e-5)
 

@@ -32,6 +32,9 @@ KINDS = (
     Kind("VAEModule", "zoo.modules.vae", "vae", marker="encoder"),
     Kind("GANModule", "zoo.modules.gan", "gan", marker="generator"),
 )
+# The components a recipe names by class_path besides networks and likelihoods (zoo.nets, zoo.distributions), which a
+# module builds from its config: the allow-list lets a stored config name these.
+COMPONENTS = ("zoo.modules.auxiliary.InfoGANHead", "zoo.modules.auxiliary.ACGANHead")
 CLASSIFIER = "zoo.nets.classifier.DigitClassifier"  # FID's feature extractor, stored as a weights folder too
 
 

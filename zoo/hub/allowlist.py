@@ -4,8 +4,8 @@ checkpoint's hyper-parameters are data, never code.
 Before anything is built from such a config, every string in it that could name code (the value of a
 `class_path`, or any dotted name such as `os.system`, at any depth) must be on the allow-list:
 
-- the zoo's module kinds (`zoo.kinds.KINDS`, in either spelling) and the digit classifier, networks
-  (`zoo.nets`) and likelihoods (`zoo.distributions`);
+- the zoo's module kinds (`zoo.kinds.KINDS`, in either spelling) and their components (`zoo.kinds.COMPONENTS`), the
+  digit classifier, networks (`zoo.nets`) and likelihoods (`zoo.distributions`);
 - torch's optimizers (`torch.optim`) and learning-rate schedulers (`torch.optim.lr_scheduler`);
 - Lightning's own instantiator, which Lightning itself allow-lists, as a checkpoint's `_instantiator`.
 
@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from functools import cache
 
 from zoo.errors import UntrustedConfigError
-from zoo.kinds import CLASSIFIER, KINDS
+from zoo.kinds import CLASSIFIER, COMPONENTS, KINDS
 
-MODULES = (*(kind.class_path for kind in KINDS), *(kind.defined_at for kind in KINDS), CLASSIFIER)
+MODULES = (*(kind.class_path for kind in KINDS), *(kind.defined_at for kind in KINDS), *COMPONENTS, CLASSIFIER)
 LIKELIHOODS = ("BernoulliLikelihood", "GaussianLikelihood")  # in zoo.distributions
 INSTANTIATORS = ("lightning.pytorch.cli.instantiate_module", "pytorch_lightning.cli.instantiate_module")
 IMPORT_KEYS = ("class_path", "_class_path", "_instantiator", "callable")  # keys whose value is always an import path

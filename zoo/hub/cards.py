@@ -60,7 +60,7 @@ def draw_picture(module, out: Path, title: str, seed: int = SEED) -> None:
 
 def code_grids(module, seed: int = SEED, steps: int = 10) -> dict[str, torch.Tensor]:
     """An InfoGAN's code pictures by file name (none for other modules), each a grid with one row per category."""
-    categories, continuous = (module.hparams.get(key, 0) for key in ("latent_categories", "latent_continuous"))
+    categories, continuous = (getattr(module, key, 0) for key in ("latent_categories", "latent_continuous"))
     if not categories:
         return {}
     codes = torch.arange(categories).repeat_interleave(steps)

@@ -9,9 +9,9 @@ from zoo.errors import WeightsError
 
 # what decides the shapes of the weights (the rest, such as optimizers or the objective, only decides training)
 ARCHITECTURE = ("encoder", "decoder", "likelihood", "generator", "discriminator", "image_shape", "latent_dim",
-                "num_classes", "latent_categories", "pac", "ema_decay", "prior", "num_pseudo_inputs", "top_latent_dim",
-                "top_hidden", "top_activation", "latent_continuous", "info_learn_variance", "num_codes", "code_dim")
-AUXILIARY_WEIGHTS = ("info_weight", "info_continuous_weight", "auxiliary_classifier")  # > 0: a discriminator head
+                "num_classes", "pac", "ema_decay", "prior", "num_pseudo_inputs", "top_latent_dim", "top_hidden",
+                "top_activation", "num_codes", "code_dim")
+HEAD_SHAPE = ("categories", "continuous", "learn_variance")  # a GAN head's options that decide D's outputs
 
 
 def class_name(class_path) -> str:
@@ -42,10 +42,11 @@ def architecture(config: dict) -> dict:
     init_args = {key: given[key] for key in ARCHITECTURE if key in given}
     if "ema_decay" in init_args:
         init_args["ema_decay"] = "an EMA generator" if init_args["ema_decay"] is not None else "no EMA generator"
-    if any(key in given for key in AUXILIARY_WEIGHTS):  # the discriminator's extra outputs: InfoGAN's Q, ACGAN's
-        info = given.get("info_weight", 0) > 0 or given.get("info_continuous_weight", 0) > 0
-        init_args["auxiliary_head"] = "InfoGAN's Q" if info else \
-            "ACGAN's class head" if given.get("auxiliary_classifier", 0) > 0 else "none"
+    if "head" in given:  # the discriminator's extra outputs: InfoGAN's Q, ACGAN's class head
+        head = given["head"]
+        init_args["head"] = "none" if head is None else \
+            {"class_path": head["class_path"],
+             "init_args": {key: value for key, value in (head.get("init_args") or {}).items() if key in HEAD_SHAPE}}
     return {"class_path": config.get("class_path"), "init_args": init_args}
 
 

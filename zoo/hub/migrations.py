@@ -34,7 +34,31 @@ def to_version_1(kind: str, init_args: dict) -> dict:
     return {**ADDED_BEFORE_VERSION_1.get(kind, {}), **init_args}
 
 
-MIGRATIONS: tuple[Callable[[str, dict], dict], ...] = (to_version_1,)
+def to_version_2(kind: str, init_args: dict) -> dict:
+    """Version 1 -> 2: GANModule's game and auxiliary head became components. The loss and its penalties, six flat
+    options, are one `objective` (zoo.modules.gan_losses.GANObjective's fields); InfoGAN's code and weights, and
+    ACGAN's weight, are one `head` config (zoo.modules.auxiliary)."""
+    if kind != "GANModule":
+        return init_args
+    objective = {"loss": init_args.pop("objective"), **{name: init_args.pop(name) for name in
+                 ("n_critic", "gradient_penalty", "r1_gamma", "r2_gamma", "r1_every")}}
+    categories, continuous = init_args.pop("latent_categories"), init_args.pop("latent_continuous")
+    weight, continuous_weight = init_args.pop("info_weight"), init_args.pop("info_continuous_weight")
+    learn_variance, acgan_weight = init_args.pop("info_learn_variance"), init_args.pop("auxiliary_classifier")
+    head = None
+    if weight > 0 or continuous_weight > 0:
+        head = {"class_path": "zoo.modules.auxiliary.InfoGANHead",
+                "init_args": {"categories": categories, "continuous": continuous, "weight": weight,
+                              "continuous_weight": continuous_weight, "learn_variance": learn_variance}}
+    elif acgan_weight > 0:
+        head = {"class_path": "zoo.modules.auxiliary.ACGANHead", "init_args": {"weight": acgan_weight}}
+    elif categories:
+        raise WeightsError(f"a GAN with a categorical latent code ({categories} categories) and no InfoGAN head was "
+                           f"dropped in format version 2: load it with the zoo release that wrote it")
+    return {**init_args, "objective": objective, "head": head}
+
+
+MIGRATIONS: tuple[Callable[[str, dict], dict], ...] = (to_version_1, to_version_2)
 FORMAT_VERSION = len(MIGRATIONS)
 
 

@@ -1,14 +1,15 @@
 """Auxiliary heads on the discriminator: InfoGAN's Q network (Chen et al. 2016) and ACGAN's class head (Odena et
 al. 2017).
 
-Both share the discriminator's body. GANModule builds the discriminator with 1 + `head.size` outputs: the first is
+Both are components GANModule is given as `head` and builds as head(num_classes, latent_dim). Both share the
+discriminator's body: GANModule builds the discriminator with 1 + `head.size` outputs: the first is
 the real/fake logit, the rest are the auxiliary head's, a final linear layer on the shared features (InfoGAN: "Q and
 D share all convolutional layers and there is one final fully connected layer to output parameters for the
 conditional distribution Q(c|x)"). The head's parameters are the discriminator's, trained by its optimizer.
 
-InfoGAN: the generator's input holds a categorical code c ~ Uniform{0, ..., K-1} (GANModule's `latent_categories`,
-given to the generator one-hot as a class label would be) and continuous codes c' ~ Uniform[-1, 1]^k (the last k
-entries of z, `latent_continuous`). Q(c, c'|x) is a categorical distribution (K logits) times independent Gaussians
+InfoGAN: the generator's input holds a categorical code c ~ Uniform{0, ..., K-1} (InfoGANHead's `categories`, given
+to the generator one-hot as a class label would be) and continuous codes c' ~ Uniform[-1, 1]^k (the last k entries of
+z, `continuous`). Q(c, c'|x) is a categorical distribution (K logits) times independent Gaussians
 (k means; k log standard deviations when learned, else sigma = 1 as in the paper's code). The variational lower
 bound on the mutual information I(c, c'; G(z, c, c')) is (paper, eq. 5)
 
@@ -16,11 +17,11 @@ bound on the mutual information I(c, c'; G(z, c, c')) is (paper, eq. 5)
 
 and both players minimise  lambda * (-E log Q(c|x)) + lambda' * (-E log Q(c'|x))  on generated images, the
 cross-entropy of the category and the Gaussian negative log-likelihood of the continuous codes (summed over codes),
-with lambda = `info_weight` (1 in the paper) and lambda' = `info_continuous_weight` (the paper's 0.1 order).
+with lambda = `weight` (1 in the paper) and lambda' = `continuous_weight` (1 in the paper's code).
 
 ACGAN: the class head outputs K class logits from the image alone (the discriminator is not given the label). The
 discriminator minimises its adversarial loss + w * (CE(real class) + CE(fake's asked class)), the generator its
-adversarial loss + w * CE(fake's asked class) (the paper's L_C on real and on fake), w = `auxiliary_classifier`.
+adversarial loss + w * CE(fake's asked class) (the paper's L_C on real and on fake), w = ACGANHead's `weight`.
 """
 
 import math
@@ -37,10 +38,36 @@ def gaussian_nll(mean: torch.Tensor, log_std: torch.Tensor, target: torch.Tensor
 
 
 class InfoGANHead:
-    """InfoGAN's Q: K category logits, then k Gaussian means (and k log standard deviations when learned)."""
+    """InfoGAN's Q: K category logits, then k Gaussian means (and k log standard deviations when learned). GANModule
+    builds it as head(num_classes, latent_dim); in a recipe, `head: {class_path: zoo.modules.auxiliary.InfoGANHead,
+    init_args: {categories: 10, continuous: 2}}`.
 
-    def __init__(self, categories: int, continuous: int, weight: float, continuous_weight: float,
-                 learn_variance: bool):
+    Args:
+        num_classes: the GAN's classes, given by GANModule: 0 (InfoGAN's code stands in for a label).
+        latent_dim: the size of z, given by GANModule: the continuous codes are its last entries.
+        categories: K, the categorical code's categories, one-hot after z in G's input (the paper on MNIST: 10).
+        continuous: k, the continuous codes: the last k entries of z, ~ Uniform[-1, 1] (the paper on MNIST: 2).
+        weight: lambda on the category's cross-entropy (the paper: 1).
+        continuous_weight: lambda' on the continuous codes' Gaussian negative log-likelihood (the paper's code: 1).
+        learn_variance: Q's Gaussians learn their standard deviations; else sigma = 1, as in the paper's code.
+    """
+
+    discriminator_sees_labels = True
+
+    def __init__(self, num_classes: int, latent_dim: int, categories: int = 10, continuous: int = 0,
+                 weight: float = 1.0, continuous_weight: float = 1.0, learn_variance: bool = False):
+        problems = [
+            (num_classes > 0, "InfoGAN's categorical code stands in for a label: use it in an unconditional GAN "
+                              "(num_classes 0)"),
+            (categories < 0, f"categories must be >= 0, got {categories}"),
+            (not 0 <= continuous < latent_dim,
+             f"continuous must lie in [0, latent_dim) (the last entries of z), got {continuous}"),
+            (min(weight, continuous_weight) < 0, "weight and continuous_weight must be >= 0"),
+            (not categories and not continuous, "InfoGAN's Q needs a code: categories or continuous > 0"),
+        ]
+        for failed, message in problems:
+            if failed:
+                raise InputError(f"InfoGANHead: {message}")
         self.categories, self.continuous = categories, continuous
         self.weight, self.continuous_weight, self.learn_variance = weight, continuous_weight, learn_variance
         self.size = categories + continuous * (2 if learn_variance else 1)
@@ -78,9 +105,22 @@ class InfoGANHead:
 
 
 class ACGANHead:
-    """ACGAN's class head: K class logits."""
+    """ACGAN's class head: K class logits from the image alone. GANModule builds it as head(num_classes, latent_dim);
+    in a recipe, `head: {class_path: zoo.modules.auxiliary.ACGANHead, init_args: {weight: 1.0}}`.
 
-    def __init__(self, num_classes: int, weight: float):
+    Args:
+        num_classes: K, the GAN's classes, given by GANModule: the head's logits.
+        latent_dim: the size of z, given by GANModule (unused).
+        weight: w, the weight of the class cross-entropies in both players' losses.
+    """
+
+    discriminator_sees_labels = False  # it predicts the class instead of being given it
+    categories = continuous = 0  # no latent code of its own
+
+    def __init__(self, num_classes: int, latent_dim: int, weight: float = 1.0):
+        if num_classes < 1 or weight < 0:
+            raise InputError(f"ACGANHead: ACGAN's class head needs a class-conditional GAN (num_classes > 0, got "
+                             f"{num_classes}) and a weight >= 0 (got {weight})")
         self.size, self.weight = num_classes, weight
 
     def discriminator_loss(self, real_aux, fake_aux, real_labels, fake_labels, z) -> tuple[torch.Tensor, dict]:
@@ -89,29 +129,3 @@ class ACGANHead:
 
     def generator_loss(self, fake_aux, fake_labels, z) -> torch.Tensor:
         return self.weight * F.cross_entropy(fake_aux, fake_labels)
-
-
-def auxiliary_head(hp) -> InfoGANHead | ACGANHead | None:
-    """The head GANModule's hyper-parameters ask for, after checking they make sense together; None for none."""
-    problems = [
-        (hp.latent_continuous < 0 or hp.latent_continuous >= hp.latent_dim,
-         f"latent_continuous must lie in [0, latent_dim) (the last entries of z), got {hp.latent_continuous}"),
-        (min(hp.info_weight, hp.info_continuous_weight, hp.auxiliary_classifier) < 0,
-         "info_weight, info_continuous_weight and auxiliary_classifier must be >= 0"),
-        (hp.info_weight > 0 and not hp.latent_categories,
-         "info_weight > 0 needs a categorical code (latent_categories)"),
-        (hp.info_continuous_weight > 0 and not hp.latent_continuous,
-         "info_continuous_weight > 0 needs continuous codes (latent_continuous)"),
-        (hp.auxiliary_classifier > 0 and not hp.num_classes, "auxiliary_classifier (ACGAN) needs num_classes > 0"),
-        ((hp.auxiliary_classifier > 0 or hp.info_weight > 0 or hp.info_continuous_weight > 0) and hp.pac > 1,
-         "an auxiliary head (InfoGAN, ACGAN) judges one image at a time: use pac = 1"),
-    ]
-    for failed, message in problems:
-        if failed:
-            raise InputError(f"GANModule: {message}")
-    if hp.info_weight > 0 or hp.info_continuous_weight > 0:
-        return InfoGANHead(hp.latent_categories, hp.latent_continuous, hp.info_weight, hp.info_continuous_weight,
-                           hp.info_learn_variance)
-    if hp.auxiliary_classifier > 0:
-        return ACGANHead(hp.num_classes, hp.auxiliary_classifier)
-    return None

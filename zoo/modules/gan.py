@@ -1,18 +1,17 @@
 """Generative adversarial network (Goodfellow et al. 2014) with Lightning's manual optimization.
 
-The two players alternate: `n_critic` discriminator steps, then one generator step, each inside
-`toggled_optimizer` so only that player's parameters take gradients. The objective is chosen by name
-(zoo.modules.gan_losses); WGAN-GP and lazy R1 penalties, an EMA copy of the generator, class conditioning and
-PacGAN packing (Lin et al. 2018: the discriminator judges `pac` samples at once) and a latent code with a
-categorical part (`latent_categories`: z = (c, noise), so that the generator's input space is
-disconnected, as data with separated modes needs; Khayatkhoei et al. 2018) are options. So are the auxiliary heads
-on the discriminator (zoo.modules.auxiliary): InfoGAN's Q with its mutual-information term (`info_weight`,
-`info_continuous_weight`; continuous codes `latent_continuous`) and ACGAN's class head (`auxiliary_classifier`).
+The module is the training loop; what it plays is given as components. The two players alternate: the objective's
+`n_critic` discriminator steps, then one generator step, each inside `toggled_optimizer` so only that player's
+parameters take gradients. The objective (zoo.modules.gan_losses.GANObjective) is a loss with its penalties
+(WGAN-GP, lazy R1 and R2); an auxiliary head on the discriminator (zoo.modules.auxiliary) is InfoGAN's Q with its
+latent code and mutual-information term, or ACGAN's class head. An EMA copy of the generator, class conditioning,
+PacGAN packing (Lin et al. 2018: the discriminator judges `pac` samples at once) and DiffAugment are options.
 
 Lightning's `global_step` counts optimizer steps of both players, so schedules and logs use the
 generator-iteration counter instead, a buffer saved with the weights.
 """
 
+from dataclasses import asdict
 from functools import partial
 from typing import Callable, Literal
 
@@ -26,53 +25,36 @@ from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
 from zoo.metrics.clustering import ClusteringAccuracy
 from zoo.modules.augment import diff_augment, parse_policy
-from zoo.modules.auxiliary import InfoGANHead, auxiliary_head
-from zoo.modules.gan_losses import (
-    OBJECTIVES,
-    PAIRED,
-    Objective,
-    discriminator_loss,
-    generator_loss,
-    gradient_penalty,
-    zero_centred_penalty,
-)
+from zoo.modules.auxiliary import ACGANHead, InfoGANHead
+from zoo.modules.gan_losses import GANObjective, Objective
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import balanced_labels, check_count, check_labels, check_latents
 from zoo.modules.train_logs import TrainLogs
 from zoo.nets import MLPDecoder, MLPEncoder
 
 NetFactory = Callable[[tuple, int, int], nn.Module]
-FACTORIES = ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer", "lr_scheduler")
+HeadFactory = Callable[[int, int], InfoGANHead | ACGANHead]
+FACTORIES = ("generator", "discriminator", "head", "generator_optimizer", "discriminator_optimizer", "lr_scheduler")
 
 
 class GANModule(ZooModule):
     """A GAN trained by manual optimization, one discriminator step (n_critic of them) per generator step.
 
     Args:
-        generator: G, built as generator(image_shape, latent_dim, num_classes) (InfoGAN: latent_categories in
+        generator: G, built as generator(image_shape, latent_dim, num_classes) (InfoGAN: the head's categories in
             place of num_classes).
-        discriminator: D, built as discriminator(image_shape * pac channels, 1 + auxiliary head size, num_classes)
+        discriminator: D, built as discriminator(image_shape * pac channels, 1 + head size, num_classes)
             (num_classes 0 for ACGAN, whose class head predicts the label instead).
         image_shape: (C, H, W), or (d,) for points; a recipe links it from the data module.
         latent_dim: the size of z ~ N(0, I) (with InfoGAN's continuous codes as its last entries).
         num_classes: > 0 makes it class-conditional: the label enters G and D.
-        objective: the game, one of zoo.modules.gan_losses.OBJECTIVES (its table gives each player's loss): "minimax",
-            "non_saturating" (G minimises -log D(G(z))), "hinge", "wasserstein", "least_squares", "relativistic"
-            (RpGAN's pairing loss, Huang et al. 2024), ...
-        n_critic: discriminator steps per generator step (WGAN-GP: 5).
-        gradient_penalty: WGAN-GP's lambda on (||grad D(x_hat)|| - 1)^2 at interpolates (the paper: 10).
-        r1_gamma: R1, r1_gamma / 2 * E[||grad D(x)||^2] on the real images (Mescheder et al. 2018).
-        r1_every: apply R1 and R2 every this many discriminator steps, scaled by it (StyleGAN2's lazy schedule).
-        r2_gamma: R2, r2_gamma / 2 * E[||grad D(G(z))||^2] on the generated images (R3GAN: = r1_gamma).
+        objective: the game: a GANObjective (zoo.modules.gan_losses: the loss, n_critic, WGAN-GP, R1 and R2), or the
+            name of its loss alone ("non_saturating", "hinge", "wasserstein", "relativistic", ...).
         ema_decay: keep an exponential moving average of G's weights with this decay, which sample() draws from;
             None, no average.
         pac: the discriminator judges this many samples at once, stacked on the channels (PacGAN).
-        latent_categories: InfoGAN's categorical code, this many categories, one-hot after z in G's input.
-        latent_continuous: InfoGAN's continuous codes: the last entries of z, ~ Uniform[-1, 1].
-        info_weight: InfoGAN's lambda for the categorical code (the paper: 1); > 0 adds the Q head.
-        info_continuous_weight: InfoGAN's lambda for the continuous codes.
-        info_learn_variance: Q's Gaussians for the continuous codes learn their standard deviations; else sigma = 1.
-        auxiliary_classifier: ACGAN's weight on the class cross-entropy; > 0 adds the class head.
+        head: an auxiliary head on D, built as head(num_classes, latent_dim): zoo.modules.auxiliary.InfoGANHead
+            (InfoGAN's Q and latent code) or ACGANHead (ACGAN's class head); None, none.
         diffaugment: the DiffAugment policy applied to every discriminator input in training, comma-separated
             operations from "color", "translation", "cutout" (Zhao et al. 2020), each optionally with the probability
             that an image gets it, "translation@0.5" (zoo.modules.augment); "", none.
@@ -94,20 +76,10 @@ class GANModule(ZooModule):
         image_shape: tuple[int, ...] = (1, 28, 28),
         latent_dim: int = 64,
         num_classes: int = 0,
-        objective: Objective = "non_saturating",
-        n_critic: int = 1,
-        gradient_penalty: float = 0.0,
-        r1_gamma: float = 0.0,
-        r1_every: int = 1,
-        r2_gamma: float = 0.0,
+        objective: GANObjective | Objective = "non_saturating",
         ema_decay: float | None = None,
         pac: int = 1,
-        latent_categories: int = 0,
-        latent_continuous: int = 0,
-        info_weight: float = 0.0,
-        info_continuous_weight: float = 0.0,
-        info_learn_variance: bool = False,
-        auxiliary_classifier: float = 0.0,
+        head: HeadFactory | None = None,
         diffaugment: str = "",
         output_activation: Literal["sigmoid", "identity"] = "sigmoid",
         generator_optimizer: OptimizerCallable = torch.optim.Adam,
@@ -116,23 +88,27 @@ class GANModule(ZooModule):
     ):
         super().__init__()
         image_shape = tuple(image_shape)
-        check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, (r1_gamma, r2_gamma),
-                              r1_every, ema_decay, pac, output_activation, latent_categories)
+        check_hyperparameters(latent_dim, num_classes, ema_decay, pac, output_activation, head)
+        self.objective = GANObjective.of(objective)
         parse_policy(diffaugment)  # a policy it cannot read is refused here, not at the first step
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
-        self.auxiliary = auxiliary_head(self.hparams)  # InfoGAN's Q, ACGAN's class head, or None
+        self.hparams.objective = asdict(self.objective)  # plain data in the checkpoint
+        self.auxiliary = build(head, num_classes, latent_dim) if head is not None else None
+        # InfoGAN's code: z = (c, noise) with c ~ Uniform{0, ..., K - 1} and c' the last entries of z
+        self.latent_categories = getattr(self.auxiliary, "categories", 0)
+        self.latent_continuous = getattr(self.auxiliary, "continuous", 0)
         self.automatic_optimization = False
         packed_shape = (pac * image_shape[0], *image_shape[1:])  # pac samples side by side on dim 1
-        # a categorical part of the latent code enters the generator as a class label would
-        self.generator = build(generator, image_shape, latent_dim, num_classes or latent_categories)
+        # a categorical code enters the generator as a class label would
+        self.generator = build(generator, image_shape, latent_dim, num_classes or self.latent_categories)
         aux_size = self.auxiliary.size if self.auxiliary is not None else 0
         # ACGAN's discriminator predicts the class instead of being given it
+        self.labels_to_discriminator = self.auxiliary is None or self.auxiliary.discriminator_sees_labels
         self.discriminator = build(discriminator, packed_shape, 1 + aux_size,
-                                   0 if auxiliary_classifier else num_classes)
+                                   num_classes if self.labels_to_discriminator else 0)
         # InfoGAN's score at test time: Q's category of each test image against its label
-        self.cluster_accuracy = ClusteringAccuracy() if isinstance(self.auxiliary, InfoGANHead) and \
-            latent_categories else None
+        self.cluster_accuracy = ClusteringAccuracy() if self.latent_categories else None
         self.generator_ema = None
         if ema_decay is not None:
             # weights only: its batch-norm statistics are computed for its own weights when it samples
@@ -150,20 +126,20 @@ class GANModule(ZooModule):
         """z (n, latent_dim) ~ N(0, I), its last `latent_continuous` entries ~ Uniform[-1, 1] instead."""
         device = self.device if generator is None else generator.device
         z = torch.randn(n, self.hparams.latent_dim, device=device, generator=generator)
-        if continuous := self.hparams.latent_continuous:
+        if continuous := self.latent_continuous:
             z[:, -continuous:] = 2 * torch.rand(n, continuous, device=device, generator=generator) - 1
         return z.to(self.dtype)
 
     def draw_categories(self, n: int) -> torch.Tensor | None:
         """The categorical code c ~ Uniform{0, ..., K - 1} (n,) of a model with `latent_categories`, else None."""
-        categories = self.hparams.latent_categories
+        categories = self.latent_categories
         return torch.randint(categories, (n,), device=self.device) if categories else None
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, ema: bool = False) -> torch.Tensor:
-        """G(z, labels); with `latent_categories`, labels are the categorical code c, drawn when not given."""
+        """G(z, labels); with InfoGAN's categories, labels are the categorical code c, drawn when not given."""
         net = self.generator_ema.module if ema and self.generator_ema is not None else self.generator
-        if self.hparams.latent_categories and labels is None:  # z = (c, noise), c ~ Uniform{0, ..., K - 1}
-            labels = torch.randint(self.hparams.latent_categories, (len(z),), device=z.device)
+        if self.latent_categories and labels is None:  # z = (c, noise), c ~ Uniform{0, ..., K - 1}
+            labels = torch.randint(self.latent_categories, (len(z),), device=z.device)
         out = net(z, labels)
         return torch.sigmoid(out) if self.hparams.output_activation == "sigmoid" else out
 
@@ -185,7 +161,7 @@ class GANModule(ZooModule):
             x = x.reshape(len(x) // pac, pac * x.shape[1], *x.shape[2:])  # (B / pac, pac * C, ...)
         if self.auxiliary is None:
             return self.discriminator(x, labels).squeeze(-1), None
-        out = self.discriminator(x, None if self.hparams.auxiliary_classifier else labels)  # (B, 1 + head size)
+        out = self.discriminator(x, labels if self.labels_to_discriminator else None)  # (B, 1 + head size)
         return out[:, 0], out[:, 1:]
 
     @torch.no_grad()
@@ -202,8 +178,8 @@ class GANModule(ZooModule):
                continuous: torch.Tensor | None = None) -> torch.Tensor:
         """n samples of G(z), z ~ N(0, I) (or the given z, n rows), from the EMA generator when there is one and
         `ema`, else from the trained generator. `labels`: (n,) or one int, for a class-conditional GAN; given
-        none, it draws balanced ones. With `latent_categories` (InfoGAN): `code`, the categorical code (n,) or one
-        int, drawn at random when not given; with `latent_continuous`: `continuous`, the continuous codes (k,) or
+        none, it draws balanced ones. With InfoGAN's categories: `code`, the categorical code (n,) or one
+        int, drawn at random when not given; with its continuous codes: `continuous`, the continuous codes (k,) or
         (n, k) in [-1, 1], which replace the last k entries of z."""
         hp = self.hparams
         n = check_count(n, "n", "sample")
@@ -216,12 +192,12 @@ class GANModule(ZooModule):
         labels = check_labels(labels, hp.num_classes, (n,), "sample", self.device)
         labels = labels.expand(n) if labels is not None else None
         if code is not None:
-            if not hp.latent_categories:
+            if not self.latent_categories:
                 raise InputError("sample: `code` is the categorical latent code; this GAN has none "
-                                 "(latent_categories=0)")
-            labels = check_labels(code, hp.latent_categories, (n,), "sample (code)", self.device).expand(n)
+                                 "(no InfoGAN head with categories)")
+            labels = check_labels(code, self.latent_categories, (n,), "sample (code)", self.device).expand(n)
         if continuous is not None:
-            z = with_continuous_codes(z, continuous, hp.latent_continuous)
+            z = with_continuous_codes(z, continuous, self.latent_continuous)
         ema = ema and self.generator_ema is not None
         if ema:
             if self.ema_statistics_stale:
@@ -236,7 +212,7 @@ class GANModule(ZooModule):
         its own; the trained generator alone, 94). The noise (and labels) have a seed of their own, so sampling
         draws nothing from the global random generator."""
         generator = torch.Generator(device=self.device).manual_seed(0)
-        categories = self.hparams.num_classes or self.hparams.latent_categories
+        categories = self.hparams.num_classes or self.latent_categories
 
         def batch() -> list[tuple]:
             z = self.draw_latents(batch_size, generator)
@@ -253,7 +229,6 @@ class GANModule(ZooModule):
 
     # --- one round of the game -------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
-        hp = self.hparams
         real, labels = self.unpack(batch)
         d_optimizer, g_optimizer = self.optimizers()
         logs = {}
@@ -263,22 +238,16 @@ class GANModule(ZooModule):
             fake = self.generate(z, codes).detach()
             (real_logits, real_aux), (fake_logits, fake_aux) = (self.discriminate_with_aux(real, labels),
                                                                 self.discriminate_with_aux(fake, labels))
-            d_loss = discriminator_loss(real_logits, fake_logits, hp.objective)
+            d_loss = self.objective.discriminator_loss(real_logits, fake_logits)
             logs["d_loss"] = d_loss.detach()
             if self.auxiliary is not None:  # InfoGAN's lambda * L_I, ACGAN's class cross-entropies
                 aux_loss, aux_logs = self.auxiliary.discriminator_loss(real_aux, fake_aux, labels, codes, z)
                 d_loss = d_loss + aux_loss
                 logs.update(aux_logs)
-            if hp.gradient_penalty > 0:
-                penalty = gradient_penalty(self.discriminate, real, fake, labels)
-                d_loss = d_loss + hp.gradient_penalty * penalty
-                logs["gradient_penalty"] = penalty.detach()
-            lazy_step = int(self.discriminator_steps) % hp.r1_every == 0
-            for name, gamma, images in (("r1_penalty", hp.r1_gamma, real), ("r2_penalty", hp.r2_gamma, fake)):
-                if gamma > 0 and lazy_step:
-                    penalty = zero_centred_penalty(self.discriminate, images, labels)
-                    d_loss = d_loss + gamma / 2 * hp.r1_every * penalty  # lazy: scaled by its period
-                    logs[name] = penalty.detach()
+            penalties = self.objective.penalties(self.discriminate, real, fake, labels, int(self.discriminator_steps))
+            for name, (weight, penalty) in penalties.items():
+                d_loss = d_loss + weight * penalty
+                logs[name] = penalty.detach()
             check_finite(self, {**logs, "d_loss_with_penalties": d_loss},
                          ("d_loss", "gradient_penalty", "r1_penalty", "r2_penalty", "d_loss_with_penalties"),
                          inputs=real)
@@ -288,7 +257,7 @@ class GANModule(ZooModule):
         self.discriminator_steps += 1
         logs["d_real"] = torch.sigmoid(real_logits.detach()).mean()
         logs["d_fake"] = torch.sigmoid(fake_logits.detach()).mean()
-        if int(self.discriminator_steps) % hp.n_critic == 0:
+        if int(self.discriminator_steps) % self.objective.n_critic == 0:
             logs["g_loss"] = self.generator_step(g_optimizer, real, labels)
         logs["generator_iterations"] = self.generator_iterations.float()
         self.train_logs.update(self, logs, len(real))
@@ -303,8 +272,8 @@ class GANModule(ZooModule):
             z = self.draw_latents(len(real))
             codes = labels if labels is not None else self.draw_categories(len(real))
             fake_logits, fake_aux = self.discriminate_with_aux(self.generate(z, codes), labels)
-            real_logits = self.discriminate(real, labels) if self.hparams.objective in PAIRED else None
-            g_loss = generator_loss(fake_logits, self.hparams.objective, real_logits)
+            real_logits = self.discriminate(real, labels) if self.objective.paired else None
+            g_loss = self.objective.generator_loss(fake_logits, real_logits)
             if self.auxiliary is not None:
                 g_loss = g_loss + self.auxiliary.generator_loss(fake_aux, codes, z)
             check_finite(self, {"g_loss": g_loss}, ("g_loss",))
@@ -342,7 +311,7 @@ class GANModule(ZooModule):
         z = self.draw_latents(len(real))
         real_logits = self.discriminate(real, labels)
         fake_logits = self.discriminate(self.generate(z, labels), labels)
-        return discriminator_loss(real_logits, fake_logits, self.hparams.objective)
+        return self.objective.discriminator_loss(real_logits, fake_logits)
 
     def unpack(self, batch):
         x, labels = batch
@@ -362,7 +331,7 @@ def with_continuous_codes(z: torch.Tensor, continuous, count: int) -> torch.Tens
     """z (n, latent_dim) with its last `count` entries set to the continuous codes (count,) or (n, count)."""
     if not count:
         raise InputError("sample: `continuous` sets InfoGAN's continuous codes; this GAN has none "
-                         "(latent_continuous=0)")
+                         "(no InfoGAN head with continuous codes)")
     continuous = torch.as_tensor(continuous, dtype=z.dtype, device=z.device)
     if continuous.shape not in ((count,), (len(z), count)):
         raise InputError(f"sample: continuous codes must have shape ({count},) or ({len(z)}, {count}), "
@@ -398,20 +367,14 @@ class TakesInputTuple(nn.Module):
         return self.net(*inputs)
 
 
-def check_hyperparameters(latent_dim, num_classes, objective, n_critic, gradient_penalty, gammas, r1_every,
-                          ema_decay, pac, output_activation, latent_categories) -> None:
+def check_hyperparameters(latent_dim, num_classes, ema_decay, pac, output_activation, head) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
-        (objective not in OBJECTIVES, f"objective must be one of {OBJECTIVES}, got {objective!r}"),
-        (n_critic < 1, f"n_critic must be >= 1, got {n_critic}"),
-        (gradient_penalty < 0 or min(gammas) < 0, "gradient_penalty, r1_gamma and r2_gamma must be >= 0"),
-        (r1_every < 1, f"r1_every must be >= 1, got {r1_every}"),
         (ema_decay is not None and not 0 < ema_decay < 1, f"ema_decay must lie in (0, 1), got {ema_decay}"),
         (pac < 1, f"pac must be >= 1, got {pac}"),
         (pac > 1 and num_classes > 0, "PacGAN packing (pac > 1) is for unconditional GANs"),
-        (latent_categories < 0 or (latent_categories and num_classes),
-         "latent_categories must be >= 0, and 0 for a class-conditional GAN"),
+        (pac > 1 and head is not None, "an auxiliary head (InfoGAN, ACGAN) judges one image at a time: use pac = 1"),
         (output_activation not in ("sigmoid", "identity"), f"unknown output_activation {output_activation!r}"),
     ]
     for failed, message in problems:

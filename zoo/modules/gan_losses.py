@@ -1,4 +1,5 @@
-"""GAN objectives, from the discriminator's logits, and the discriminator's gradient penalties.
+"""GAN objectives, from the discriminator's logits, and the discriminator's gradient penalties; `GANObjective`, the
+component a GANModule is given, bundles a loss with its penalties and the players' step ratio.
 
 For D(x) = sigmoid(l(x)): -log D = softplus(-l) and -log(1 - D) = softplus(l), so every log-loss below
 is exact in float32 for any logit (no BCE on a sigmoid).
@@ -24,6 +25,7 @@ average, D(x_r) = sigmoid(l(x_r) - E l(x_f)) and D(x_f) = sigmoid(l(x_f) - E l(x
 batch; G minimises the same loss with the roles of real and generated swapped, so it too needs the real logits.
 """
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -104,3 +106,71 @@ def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, labe
 def zero_centred_penalty(discriminator, x: torch.Tensor, labels=None) -> torch.Tensor:
     """E_x[||grad_x D(x)||^2]: R1 (Mescheder et al. 2018) over real images x, R2 over generated ones."""
     return _input_gradients(discriminator, x, labels).pow(2).sum(1).mean()
+
+
+@dataclass(frozen=True)
+class GANObjective:
+    """The game GANModule plays: the players' losses, the discriminator's penalties and how often each player steps.
+    In a recipe, `objective: hinge` or `objective: {loss: wasserstein, n_critic: 5, gradient_penalty: 10}`.
+
+    Args:
+        loss: the players' losses, one of OBJECTIVES (the table above): "minimax", "non_saturating" (G minimises
+            -log D(G(z))), "hinge", "wasserstein", "least_squares", "relativistic" (RpGAN's pairing loss, Huang et
+            al. 2024), "relativistic_average" (RaSGAN).
+        n_critic: discriminator steps per generator step (WGAN-GP: 5).
+        gradient_penalty: WGAN-GP's lambda on (||grad D(x_hat)|| - 1)^2 at interpolates (the paper: 10).
+        r1_gamma: R1, r1_gamma / 2 * E[||grad D(x)||^2] on the real images (Mescheder et al. 2018).
+        r2_gamma: R2, r2_gamma / 2 * E[||grad D(G(z))||^2] on the generated images (R3GAN: = r1_gamma).
+        r1_every: apply R1 and R2 every this many discriminator steps, scaled by it (StyleGAN2's lazy schedule).
+    """
+
+    loss: Objective = "non_saturating"
+    n_critic: int = 1
+    gradient_penalty: float = 0.0
+    r1_gamma: float = 0.0
+    r2_gamma: float = 0.0
+    r1_every: int = 1
+
+    def __post_init__(self):
+        problems = [
+            (self.loss not in OBJECTIVES, f"loss must be one of {OBJECTIVES}, got {self.loss!r}"),
+            (self.n_critic < 1, f"n_critic must be >= 1, got {self.n_critic}"),
+            (min(self.gradient_penalty, self.r1_gamma, self.r2_gamma) < 0,
+             "gradient_penalty, r1_gamma and r2_gamma must be >= 0"),
+            (self.r1_every < 1, f"r1_every must be >= 1, got {self.r1_every}"),
+        ]
+        for failed, message in problems:
+            if failed:
+                raise InputError(f"GANObjective: {message}")
+
+    @classmethod
+    def of(cls, objective: "GANObjective | dict | str") -> "GANObjective":
+        """The objective as given to GANModule: itself, its fields as a dict (a checkpoint's), or a loss's name."""
+        if isinstance(objective, cls):
+            return objective
+        if isinstance(objective, dict):
+            return cls(**objective)
+        return cls(loss=objective)
+
+    @property
+    def paired(self) -> bool:
+        """Whether the generator's loss needs the real batch's logits too."""
+        return self.loss in PAIRED
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return discriminator_loss(real_logits, fake_logits, self.loss)
+
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+        return generator_loss(fake_logits, self.loss, real_logits)
+
+    def penalties(self, discriminate, real: torch.Tensor, fake: torch.Tensor, labels, step: int) -> dict:
+        """The discriminator's penalties at its `step` (0, 1, ...) as {name: (weight, value)}: WGAN-GP's, and R1 and R2
+        on the lazy steps, weighted gamma / 2 times their period."""
+        terms = {}
+        if self.gradient_penalty > 0:
+            terms["gradient_penalty"] = (self.gradient_penalty, gradient_penalty(discriminate, real, fake, labels))
+        if step % self.r1_every == 0:
+            for name, gamma, images in (("r1_penalty", self.r1_gamma, real), ("r2_penalty", self.r2_gamma, fake)):
+                if gamma > 0:
+                    terms[name] = (gamma / 2 * self.r1_every, zero_centred_penalty(discriminate, images, labels))
+        return terms
