@@ -39,8 +39,8 @@ run() {  # entry recipe minutes [extra lightning test arguments]
   echo "$entry $recipe $minutes" >> "$OUT/entries.txt"
 }
 : > "$OUT/entries.txt"
-run vae_mlp.mnist vae/mlp_mnist_elbo 2 --model.test_num_samples "$NLL_SAMPLES"
-run iwae_mlp.mnist vae/mlp_mnist 2 --model.test_num_samples "$NLL_SAMPLES"
+run vae_mlp.mnist vae/mlp_mnist_elbo 2 --model.test_nll.num_samples "$NLL_SAMPLES"
+run iwae_mlp.mnist vae/mlp_mnist 2 --model.test_nll.num_samples "$NLL_SAMPLES"
 run dcgan.mnist gan/dcgan_mnist 1
 run hinge_sn.mnist gan/hinge_sn_mnist 1
 python benchmarks/gpu_campaign_table.py "$OUT"

@@ -6,7 +6,7 @@ matrix-multiply FLOPs of one batch with torch's FlopCounterMode, and divides by 
 reference is torch.matmul alone on the same layer shapes at the same chunk size, timed in the same process
 every 8 batches (median of the probes): the rate the evaluation would reach if nothing but its matmuls
 cost time. With `--compile` (the default,
-as the recipe's `compile_test: true`) compilation happens on the first and last batches before the timed
+as the recipe's `test_nll: {compile: true}`) compilation happens on the first and last batches before the timed
 pass and is reported apart.
 
     python benchmarks/is_nll_flops.py --root ../shared/data [--ckpt runs/.../last.ckpt] [--k 5000] [--images 10000]

@@ -66,7 +66,7 @@ def vae_step_fn(model):
     hp, encoder, decoder = model.hparams, model.encoder, model.decoder
     optimizer = build(eager_optimizer(hp.optimizer), model.parameters())
     bernoulli = isinstance(model.likelihood, BernoulliLikelihood)
-    k, latent = hp.num_samples, hp.latent_dim
+    k, latent, bound = model.objective.num_samples, hp.latent_dim, model.objective.bound
 
     def step(batch):
         x, y = batch
@@ -82,7 +82,7 @@ def vae_step_fn(model):
         else:
             sigma = model.likelihood.sigma
             log_px = (-0.5 * ((target - out) / sigma) ** 2 - sigma.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
-        if hp.objective == "iwae":
+        if bound == "iwae":
             log_w = log_px - 0.5 * (z**2).sum(-1) + 0.5 * (eps**2).sum(-1) + std.log().sum(-1)  # log 2pi cancels
             loss = -(torch.logsumexp(log_w, 0) - math.log(k)).mean()
         else:
@@ -113,17 +113,17 @@ def gan_step_fn(model):
         labels = y if hp.num_classes else None
         discriminator.requires_grad_(True), generator.requires_grad_(False)
         fake = G(torch.randn(len(real), hp.latent_dim), labels).detach()
-        objective = hp.objective  # GANObjective's fields
-        d_loss = discriminator_loss(D(real, labels), D(fake, labels), objective["loss"])
-        if objective["gradient_penalty"]:
-            d_loss = d_loss + objective["gradient_penalty"] * gradient_penalty(D, real, fake, labels)
+        objective = model.objective
+        d_loss = discriminator_loss(D(real, labels), D(fake, labels), objective.loss)
+        if objective.gradient_penalty:
+            d_loss = d_loss + objective.gradient_penalty * gradient_penalty(D, real, fake, labels)
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()
         steps[0] += 1
-        if steps[0] % objective["n_critic"] == 0:
+        if steps[0] % objective.n_critic == 0:
             discriminator.requires_grad_(False), generator.requires_grad_(True)
-            g_loss = generator_loss(D(G(torch.randn(len(real), hp.latent_dim), labels), labels), objective["loss"])
+            g_loss = generator_loss(D(G(torch.randn(len(real), hp.latent_dim), labels), labels), objective.loss)
             g_optimizer.zero_grad(set_to_none=True)
             g_loss.backward()
             g_optimizer.step()
@@ -189,7 +189,7 @@ def pythae_step_fn(model):
     except ImportError:
         return None
     hp = model.hparams
-    if not hasattr(model, "encoder") or hp.objective != "elbo" or hp.num_classes or \
+    if not hasattr(model, "encoder") or model.objective.bound != "elbo" or hp.num_classes or \
             not isinstance(model.likelihood, BernoulliLikelihood):
         return None
 

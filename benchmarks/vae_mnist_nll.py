@@ -45,8 +45,8 @@ def run() -> None:
         source = ["--ckpt_path", fit.trainer.checkpoint_callback.last_model_path]
     limit = ["--trainer.limit_test_batches", str(args.test_batches)] if args.test_batches else []
     start = time.perf_counter()
-    test = cli(["test", *common, *source, *limit, "--model.test_num_samples", str(args.k), "--trainer.logger", "false",
-                "--trainer.enable_progress_bar", "false"])
+    test = cli(["test", *common, *source, *limit, "--model.test_nll.num_samples", str(args.k),
+                "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"])
     report.update(evaluated=source[1], test_images=len(test.datamodule.test_set) if not args.test_batches
                   else min(len(test.datamodule.test_set), 128 * args.test_batches),
                   test_seconds=round(time.perf_counter() - start, 1), k=args.k,

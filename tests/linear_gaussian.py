@@ -16,6 +16,7 @@ from torch import nn
 
 from zoo import VAEModule
 from zoo.distributions import GaussianLikelihood
+from zoo.modules.vae_prior import VAEPrior
 
 
 class LinearEncoder(nn.Module):
@@ -82,7 +83,7 @@ class LinearGaussian:
         the exact posterior for the defaults."""
         dim, latent = self.W.shape
         vae = VAEModule(LinearEncoder, LinearDecoder, partial(GaussianLikelihood, sigma=self.sigma), image_shape=(dim,),
-                        latent_dim=latent, prior_scale=self.s, **kwargs).double()
+                        latent_dim=latent, prior=VAEPrior(scale=self.s), **kwargs).double()
         gain = self.W * self.posterior_var / self.sigma**2  # (D, L): m(x) = (x - b) @ gain
         with torch.no_grad():
             vae.decoder.linear.weight.copy_(torch.from_numpy(self.W))

@@ -154,7 +154,7 @@ def test_missing_data_is_one_line(tmp_path, capsys):
 def test_the_test_report_records_the_weights_and_their_sha256(tmp_path):
     weights = registry.weights_folder("vae_mlp.mnist")
     test = main(cli(["test", "--config", str(REPO / "configs/vae/mlp_mnist_elbo.yaml"), "--weights", "vae_mlp.mnist",
-                     "--data", "zoo.data.Digits", "--data.val_size", "100", "--model.test_num_samples", "2",
+                     "--data", "zoo.data.Digits", "--data.val_size", "100", "--model.test_nll.num_samples", "2",
                      "--trainer.limit_test_batches", "1",
                      "--trainer.callbacks", "[]"], tmp_path))
     report = json.loads((Path(test.trainer.default_root_dir) / "test_results.json").read_text())

@@ -81,7 +81,7 @@ def test_cli_checkpoint_reloads_to_identical_outputs_and_tests(tmp_path):
     trained = fit.model.eval()
     x = torch.rand(4, 1, 28, 28).round()
     torch.testing.assert_close(loaded.eval().reconstruct(x), trained.reconstruct(x), rtol=0, atol=0)
-    test = main(["test", *common, "--ckpt_path", checkpoint, "--model.test_num_samples", "20",
+    test = main(["test", *common, "--ckpt_path", checkpoint, "--model.test_nll.num_samples", "20",
                  "--trainer.limit_test_batches", "1", "--trainer.logger", "false"])
     metrics = test.trainer.callback_metrics
     for name in ("test/elbo", "test/nll", "test/bits_per_dim", "test/mse", "test/psnr", "test/ssim"):

@@ -16,6 +16,8 @@ from tests.linear_gaussian import LinearGaussian
 from zoo import VAEModule
 from zoo.distributions import BernoulliLikelihood
 from zoo.metrics.likelihood import importance_sampled_log_likelihood
+from zoo.modules.vae_objective import VAEObjective
+from zoo.modules.vae_prior import VAEPrior
 
 WRONG_SHIFT, WRONG_VAR_FACTOR = np.array([0.3, -0.5]), 2.0  # q(z|x) = N(m(x) + shift, 2 V): too wide, off-centre
 
@@ -60,7 +62,7 @@ def test_the_iwae_bound_of_step_is_below_log_px_and_rises_with_k(model):
     batch = (torch.from_numpy(x).expand(100, -1), None)
     means, stderrs = [], []
     for k in (1, 4, 16, 64, 256):
-        vae = model.vae(WRONG_SHIFT, WRONG_VAR_FACTOR, objective="iwae", num_samples=k)
+        vae = model.vae(WRONG_SHIFT, WRONG_VAR_FACTOR, objective=VAEObjective("iwae", num_samples=k))
         torch.manual_seed(1)
         with torch.no_grad():
             bounds = np.array([float(vae.step(batch)[1]["iwae_bound"]) for _ in range(40)])  # 4000 draws of L_k
@@ -73,7 +75,7 @@ def test_the_iwae_bound_of_step_is_below_log_px_and_rises_with_k(model):
 
 def test_step_iwae_loss_is_the_hand_computed_bound(model):
     k, x = 7, model.sample(5, seed=2)
-    vae = model.vae(WRONG_SHIFT, WRONG_VAR_FACTOR, objective="iwae", num_samples=k)
+    vae = model.vae(WRONG_SHIFT, WRONG_VAR_FACTOR, objective=VAEObjective("iwae", num_samples=k))
     torch.manual_seed(3)
     loss, logs, _, _ = vae.step((torch.from_numpy(x), None))
     torch.manual_seed(3)
@@ -148,7 +150,7 @@ def test_bernoulli_estimate_matches_quadrature_on_every_binary_image():
     exact, k = quadrature_log_marginal(ALL_IMAGES), 10_000
     assert scipy.special.logsumexp(exact) == pytest.approx(0.0, abs=1e-8)  # p(x) sums to one over the 64 images
     vae = VAEModule(TablePosterior, LinearLogits, BernoulliLikelihood, image_shape=(6,), latent_dim=1,
-                    prior_scale=BERNOULLI_PRIOR_SCALE).double().eval()
+                    prior=VAEPrior(scale=BERNOULLI_PRIOR_SCALE)).double().eval()
     torch.manual_seed(0)
     error = importance_sampled_log_likelihood(vae, torch.from_numpy(ALL_IMAGES), None, k).numpy() - exact
     stderr = np.sqrt(relative_weight_variance(ALL_IMAGES) / k)  # of log (mean of k weights), by the delta method

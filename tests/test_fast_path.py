@@ -10,6 +10,7 @@ import torch
 from zoo import VAEModule
 from zoo.data import Digits
 from zoo.modules.compile import CompiledOrEager, CompileFallbackWarning
+from zoo.modules.vae_objective import VAEObjective
 from zoo.nets import MLPDecoder, MLPEncoder
 
 
@@ -35,7 +36,7 @@ def train(model, data, steps: int) -> tuple[list[float], list[warnings.WarningMe
 def vae(compile: bool) -> VAEModule:
     torch.manual_seed(0)
     return VAEModule(partial(MLPEncoder, hidden=[64]), partial(MLPDecoder, hidden=[64]), latent_dim=8,
-                     kl_warmup_steps=20, compile=compile,
+                     objective=VAEObjective(kl_warmup_steps=20), compile=compile,
                      optimizer=partial(torch.optim.Adam, lr=3e-3))
 
 

@@ -136,9 +136,9 @@ def test_a_conditional_vae_without_labels_says_so_where_it_needs_them():  # samp
 
 
 @pytest.mark.parametrize("module, kwargs, message", [
-    (VAEModule, {"beta": -1.0}, "beta must be >= 0, got -1.0"),
-    (VAEModule, {"num_samples": 0}, r"num_samples \(k\) must be >= 1, got 0"),
-    (VAEModule, {"test_num_samples": 0}, r"test_num_samples \(k\) must be >= 1, got 0"),
+    (VAEModule, {"objective": {"beta": -1.0}}, "beta must be >= 0, got -1.0"),
+    (VAEModule, {"objective": {"num_samples": 0}}, r"num_samples \(k\) must be >= 1, got 0"),
+    (VAEModule, {"test_nll": {"num_samples": 0}}, r"NLLEstimate: num_samples \(k\) must be >= 1, got 0"),
     (GANModule, {"objective": {"n_critic": 0}}, "n_critic must be >= 1, got 0"),
     (GANModule, {"ema_decay": 1.5}, r"ema_decay must lie in \(0, 1\), got 1.5"),
 ])

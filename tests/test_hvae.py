@@ -14,15 +14,16 @@ from torch.distributions import Bernoulli, Independent, Normal
 import zoo
 from zoo import VAEModule
 from zoo.hub.recipes import CONFIGS
+from zoo.modules.vae_prior import VAEPrior
 from zoo.nets import MLPDecoder, MLPEncoder
 
 
-def two_level(hierarchy: str, **kwargs) -> VAEModule:
+def two_level(hierarchy: str, kind: str = "gaussian", num_pseudo_inputs: int = 500) -> VAEModule:
     torch.manual_seed(0)
     return VAEModule(encoder=partial(MLPEncoder, hidden=[16], activation="Gated"),
                      decoder=partial(MLPDecoder, hidden=[16], activation="Gated"), image_shape=(1, 6, 6),
-                     latent_dim=3, top_latent_dim=2, top_hidden=[8], top_activation="Gated", hierarchy=hierarchy,
-                     **kwargs).double()
+                     latent_dim=3, prior=VAEPrior(kind, num_pseudo_inputs=num_pseudo_inputs, top_latent_dim=2,
+                                                  top_hidden=[8], top_activation="Gated", hierarchy=hierarchy)).double()
 
 
 @pytest.mark.parametrize("hierarchy, depends", [("top_down", True), ("bottom_up", False)])
@@ -42,7 +43,7 @@ def gaussian(params: torch.Tensor) -> Independent:
 
 @pytest.mark.parametrize("prior", ["gaussian", "vamp"])
 def test_the_top_down_elbo_is_the_sum_of_its_five_log_densities(prior):
-    vae = two_level("top_down", prior=prior, num_pseudo_inputs=4)
+    vae = two_level("top_down", prior, num_pseudo_inputs=4)
     x = torch.bernoulli(torch.full((5, 1, 6, 6), 0.3, dtype=torch.float64), generator=torch.Generator().manual_seed(1))
     torch.manual_seed(7)
     _, logs, _, _ = vae.step((x, None), beta=1.0)
@@ -65,9 +66,10 @@ def test_the_top_down_elbo_is_the_sum_of_its_five_log_densities(prior):
 
 def test_the_recipe_is_tomczak_and_wellings_hvae():
     init = yaml.safe_load((CONFIGS / "vae/hvae_vamp_mnist.yaml").read_text())["model"]["init_args"]
-    assert init["hierarchy"] == "top_down" and init["prior"] == "vamp" and init["num_pseudo_inputs"] == 500
-    assert init["objective"] == "elbo" and init["kl_warmup_steps"] > 0  # the paper trains the ELBO with warm-up
-    assert init["encoder"]["init_args"]["activation"] == init["top_activation"] == "Gated"
+    prior, objective = init["prior"], init["objective"]
+    assert prior["hierarchy"] == "top_down" and prior["kind"] == "vamp" and prior["num_pseudo_inputs"] == 500
+    assert objective["bound"] == "elbo" and objective["kl_warmup_steps"] > 0  # the paper: the ELBO with warm-up
+    assert init["encoder"]["init_args"]["activation"] == prior["top_activation"] == "Gated"
 
 
 def digits(n: int = 500) -> torch.Tensor:
@@ -82,4 +84,4 @@ def test_the_shipped_hvae_uses_its_top_layer():
     with torch.no_grad():
         means = vae.encode(x).mean  # (B, z1 + z2)
     z2_active = (means[:, vae.hparams.latent_dim:].var(0) > 0.01).sum().item()
-    assert z2_active >= 5, f"{z2_active} of {vae.hparams.top_latent_dim} z2 units active"
+    assert z2_active >= 5, f"{z2_active} of {vae.prior_options.top_latent_dim} z2 units active"

@@ -16,6 +16,7 @@ from zoo.data import Digits
 from zoo.distributions import diagonal_gaussian, gaussian_prior
 from zoo.distributions.kl_decomposition import kl_decomposition, log_aggregate_posterior
 from zoo.errors import InputError
+from zoo.modules.vae_objective import VAEObjective
 from zoo.nets import MLPDecoder, MLPEncoder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,7 +110,7 @@ def test_the_module_loss_weighs_the_three_terms_by_alpha_beta_gamma():
     x = torch.rand(M, 1, 28, 28, generator=torch.Generator().manual_seed(4)).round().double()
     weights = (0.5, 6.0, 2.0)
     ((loss, logs), (plain_loss, plain_logs)), mean, std, z = losses_from_the_same_samples(
-        {"tc_weights": weights, "dataset_size": N}, x)
+        {"objective": VAEObjective(tc_weights=weights, dataset_size=N)}, x)
     log_q_given_x = norm.logpdf(z.numpy(), mean.numpy(), std.numpy()).sum(1)
     log_p = norm.logpdf(z.numpy()).sum(1)
     log_q, log_q_marginals = numpy_log_aggregate(mean, std, z, N)
@@ -126,7 +127,7 @@ def test_the_module_loss_weighs_the_three_terms_by_alpha_beta_gamma():
 def test_with_unit_weights_the_loss_is_the_elbo_with_the_sampled_kl_in_place_of_the_closed_form():
     x = torch.rand(M, 1, 28, 28, generator=torch.Generator().manual_seed(5)).round().double()
     ((loss, _), (plain_loss, _)), mean, std, z = losses_from_the_same_samples(
-        {"tc_weights": (1.0, 1.0, 1.0), "dataset_size": N}, x)
+        {"objective": VAEObjective(tc_weights=(1.0, 1.0, 1.0), dataset_size=N)}, x)
     mean, std, z = mean.numpy(), std.numpy(), z.numpy()
     sampled_kl = (norm.logpdf(z, mean, std).sum(1) - norm.logpdf(z).sum(1)).mean()
     closed_form_kl = (0.5 * (mean**2 + std**2 - 1) - np.log(std)).sum(1).mean()
@@ -134,20 +135,21 @@ def test_with_unit_weights_the_loss_is_the_elbo_with_the_sampled_kl_in_place_of_
 
 
 def test_the_data_set_size_is_read_from_the_training_split_at_fit(tmp_path):
-    module = VAEModule(latent_dim=2, tc_weights=(1.0, 6.0, 1.0))
+    module = VAEModule(latent_dim=2, objective=VAEObjective(tc_weights=(1.0, 6.0, 1.0)))
     data = Digits(batch_size=32)
     trainer = lightning.Trainer(max_steps=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, default_root_dir=tmp_path)
     trainer.fit(module, data)
-    assert module.hparams.dataset_size == len(data.train_set) == 1797 - 297 - 200
+    assert module.objective.dataset_size == module.hparams.objective["dataset_size"] == len(data.train_set) \
+        == 1797 - 297 - 200
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"tc_weights": (1.0, 6.0)}, "three weights >= 0"),
-    ({"tc_weights": (1.0, -1.0, 1.0)}, "three weights >= 0"),
-    ({"tc_weights": (1.0, 6.0, 1.0), "beta": 4.0}, "leave beta=1"),
-    ({"tc_weights": (1.0, 6.0, 1.0), "prior": "vamp", "num_pseudo_inputs": 3}, "factorises"),
-    ({"tc_weights": (1.0, 6.0, 1.0), "objective": "iwae", "num_samples": 2}, "objective='elbo'"),
+    ({"objective": {"tc_weights": (1.0, 6.0)}}, "three weights >= 0"),
+    ({"objective": {"tc_weights": (1.0, -1.0, 1.0)}}, "three weights >= 0"),
+    ({"objective": {"tc_weights": (1.0, 6.0, 1.0), "beta": 4.0}}, "leave beta=1"),
+    ({"objective": {"tc_weights": (1.0, 6.0, 1.0)}, "prior": {"kind": "vamp", "num_pseudo_inputs": 3}}, "factorises"),
+    ({"objective": {"tc_weights": (1.0, 6.0, 1.0), "bound": "iwae", "num_samples": 2}}, "bound='elbo'"),
 ])
 def test_options_that_do_not_go_with_the_split_kl_are_refused(options, message):
     with pytest.raises(InputError, match=message):
@@ -194,7 +196,7 @@ def test_the_sprites_recipes_build_the_authors_networks_and_differ_only_in_the_k
     recipes = {name: yaml.safe_load((REPO / f"configs/vae/{name}.yaml").read_text())
                for name in ("beta_tcvae_sprites", "vae_sprites")}
     init = recipes["beta_tcvae_sprites"]["model"]["init_args"]
-    model = VAEModule(**{key: init[key] for key in ("latent_dim", "tc_weights")}, dataset_size=737_280,
+    model = VAEModule(latent_dim=init["latent_dim"], objective={**init["objective"], "dataset_size": 737_280},
                       image_shape=(1, 64, 64),
                       encoder=partial(MLPEncoder, **init["encoder"]["init_args"]),
                       decoder=partial(MLPDecoder, **init["decoder"]["init_args"]))
@@ -204,11 +206,11 @@ def test_the_sprites_recipes_build_the_authors_networks_and_differ_only_in_the_k
     layers = [(m.in_features, m.out_features) for m in model.decoder.modules() if isinstance(m, torch.nn.Linear)]
     assert layers == [(10, 1200), (1200, 1200), (1200, 1200), (1200, 4096)]
     assert [type(m).__name__ for m in model.decoder.net if not isinstance(m, torch.nn.Linear)] == ["Tanh"] * 3
-    assert init["optimizer"]["init_args"]["lr"] == 1e-3 and init["tc_weights"] == [1.0, 6.0, 1.0]
+    assert init["optimizer"]["init_args"]["lr"] == 1e-3 and init["objective"]["tc_weights"] == [1.0, 6.0, 1.0]
     plain = recipes["vae_sprites"]
+    assert plain["model"]["init_args"]["objective"] == {"beta": 1.0}  # the plain KL
     for recipe in recipes.values():
-        recipe["model"]["init_args"].pop("tc_weights", None)
-        recipe["model"]["init_args"].pop("beta", None)
+        recipe["model"]["init_args"].pop("objective")
     assert plain["model"] == recipes["beta_tcvae_sprites"]["model"]
     assert (plain["data"], plain["trainer"]) == (recipes["beta_tcvae_sprites"]["data"],
                                                  recipes["beta_tcvae_sprites"]["trainer"])

@@ -188,7 +188,7 @@ def run_test_command(recipe: str, tmp_path, *extra: str) -> dict:
 
 
 def test_lightning_test_reports_vae_likelihoods_reconstructions_and_fid_to_json(tmp_path):
-    report = run_test_command("configs/vae/mlp_digits.yaml", tmp_path, "--model.test_num_samples", "10",
+    report = run_test_command("configs/vae/mlp_digits.yaml", tmp_path, "--model.test_nll.num_samples", "10",
                               "--trainer.callbacks.num_samples", "300")  # the last callback: SampleQuality
     for name in ("test/elbo", "test/nll", "test/bits_per_dim", "test/mse", "test/psnr", "test/ssim", "test/fid",
                  "test/kid_mean", "test/inception_score_mean"):

@@ -12,6 +12,7 @@ from zoo import VAEModule
 from zoo.callbacks import MutualInformationGap
 from zoo.data import Digits, Sprites
 from zoo.errors import InputError
+from zoo.metrics.likelihood import NLLEstimate
 from zoo.metrics.mig import discretise, mutual_information_gap, mutual_information_gaps
 
 
@@ -89,7 +90,7 @@ def test_mismatched_shapes_are_refused():
 # --- `lightning test` ---------------------------------------------------------------------------------------------
 def lightning_tested(data, callback: MutualInformationGap, tmp_path):
     torch.manual_seed(0)
-    module = VAEModule(image_shape=data.dims, latent_dim=4, test_num_samples=2)
+    module = VAEModule(image_shape=data.dims, latent_dim=4, test_nll=NLLEstimate(num_samples=2))
     trainer = lightning.Trainer(limit_test_batches=1, logger=False, enable_progress_bar=False, callbacks=[callback],
                                 default_root_dir=tmp_path)
     trainer.test(module, data, verbose=False)

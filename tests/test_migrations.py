@@ -9,9 +9,11 @@ import torch
 import yaml
 
 from zoo import GANModule, VAEModule, kinds
+from zoo.distributions import BernoulliLikelihood
 from zoo.errors import WeightsError
 from zoo.factories import as_config
 from zoo.hub import folders, migrations, registry
+from zoo.modules.vae_objective import VAEObjective
 from zoo.nets import MLPDecoder, MLPEncoder
 
 MODULE_ENTRIES = [name for name in registry.list_models(pretrained=True) if registry.get(name).recipe]
@@ -40,17 +42,66 @@ def test_every_shipped_entry_is_read_through_the_migration(name):
     assert not unnamed, f"{name} relies on today's defaults for {unnamed}"
 
 
+def version_1_vae_options(**options) -> dict:
+    """A VAEModule's init arguments as a version-1 zoo stored them: prior, objective and IS-NLL options flat."""
+    return {"encoder": as_config(MLPEncoder), "decoder": as_config(MLPDecoder),
+            "likelihood": as_config(BernoulliLikelihood), "image_shape": [1, 28, 28], "latent_dim": 4, "num_classes": 0,
+            "prior_scale": 1.0, "prior": "gaussian", "num_pseudo_inputs": 500, "top_latent_dim": 0,
+            "top_hidden": [100, 100], "top_activation": "Tanh", "hierarchy": "bottom_up", "beta": 1.0,
+            "kl_warmup_steps": 0, "free_bits": 0.0, "mmd_weight": 0.0, "mmd_kernel": "imq",
+            "deterministic_encoder": False, "tc_weights": None, "dataset_size": 0, "objective": "elbo",
+            "num_samples": 1, "test_num_samples": 5000, "compile_test": False, "compile": False,
+            "ex_post_samplers": None, "sampler": "prior", "optimizer": as_config(torch.optim.Adam),
+            "lr_scheduler": None, **options}
+
+
 def test_a_version_0_folder_keeps_the_options_it_was_trained_with(tmp_path, monkeypatch):
-    module = VAEModule(latent_dim=4, mmd_weight=10.0, beta=0.0)  # WAE-like, MMD with the IMQ kernel of its day
-    module.save_pretrained(tmp_path)
+    VAEModule(latent_dim=4, objective=VAEObjective(beta=0.0, mmd_weight=10.0)).save_pretrained(tmp_path)
     config = yaml.safe_load((tmp_path / folders.CONFIG).read_text())
     assert config["format_version"] == migrations.FORMAT_VERSION
-    del config["format_version"], config["init_args"]["mmd_kernel"], config["init_args"]["sampler"]
-    (tmp_path / folders.CONFIG).write_text(yaml.safe_dump(config))  # as a version-0 zoo wrote it
-    with_default(monkeypatch, VAEModule, "mmd_kernel", "rbf")  # a later release changes the default
+    old = version_1_vae_options(beta=0.0, mmd_weight=10.0)  # WAE-like, MMD with the IMQ kernel of its day
+    del old["mmd_kernel"], old["sampler"]
+    (tmp_path / folders.CONFIG).write_text(yaml.safe_dump({"class_path": config["class_path"], "init_args": old}))
+    with_default(monkeypatch, VAEObjective, "mmd_kernel", "rbf")  # a later release changes the default
     loaded = folders.load_folder(tmp_path)
-    assert loaded.hparams.mmd_kernel == "imq" and loaded.hparams.sampler == "prior"
-    assert VAEModule(latent_dim=4).hparams.mmd_kernel == "rbf"  # what a file without the migration would get
+    assert loaded.objective.mmd_kernel == "imq" and loaded.hparams.sampler == "prior"
+    assert loaded.objective.mmd_weight == 10.0 and loaded.objective.beta == 0.0
+    assert VAEObjective().mmd_kernel == "rbf"  # what a file without the migration would get
+
+
+@pytest.mark.parametrize("flat, prior, objective, test_nll", [
+    ({}, {"kind": "gaussian", "scale": 1.0, "num_pseudo_inputs": 500, "top_latent_dim": 0, "top_hidden": [100, 100],
+          "top_activation": "Tanh", "hierarchy": "bottom_up"},
+     {"bound": "elbo", "num_samples": 1, "beta": 1.0, "kl_warmup_steps": 0, "free_bits": 0.0, "mmd_weight": 0.0,
+      "mmd_kernel": "imq", "deterministic_encoder": False, "tc_weights": None, "dataset_size": 0},
+     {"num_samples": 5000, "compile": False}),
+    ({"prior": "vamp", "num_pseudo_inputs": 7, "top_latent_dim": 3, "top_hidden": [5], "top_activation": "Gated",
+      "hierarchy": "top_down", "prior_scale": 0.5, "kl_warmup_steps": 9, "test_num_samples": 20, "compile_test": True},
+     {"kind": "vamp", "scale": 0.5, "num_pseudo_inputs": 7, "top_latent_dim": 3, "top_hidden": [5],
+      "top_activation": "Gated", "hierarchy": "top_down"},
+     {"bound": "elbo", "num_samples": 1, "beta": 1.0, "kl_warmup_steps": 9, "free_bits": 0.0, "mmd_weight": 0.0,
+      "mmd_kernel": "imq", "deterministic_encoder": False, "tc_weights": None, "dataset_size": 0},
+     {"num_samples": 20, "compile": True}),
+    ({"objective": "iwae", "num_samples": 5, "tc_weights": None},
+     {"kind": "gaussian", "scale": 1.0, "num_pseudo_inputs": 500, "top_latent_dim": 0, "top_hidden": [100, 100],
+      "top_activation": "Tanh", "hierarchy": "bottom_up"},
+     {"bound": "iwae", "num_samples": 5, "beta": 1.0, "kl_warmup_steps": 0, "free_bits": 0.0, "mmd_weight": 0.0,
+      "mmd_kernel": "imq", "deterministic_encoder": False, "tc_weights": None, "dataset_size": 0},
+     {"num_samples": 5000, "compile": False}),
+    ({"tc_weights": [1.0, 6.0, 1.0], "dataset_size": 737280, "free_bits": 0.0},
+     {"kind": "gaussian", "scale": 1.0, "num_pseudo_inputs": 500, "top_latent_dim": 0, "top_hidden": [100, 100],
+      "top_activation": "Tanh", "hierarchy": "bottom_up"},
+     {"bound": "elbo", "num_samples": 1, "beta": 1.0, "kl_warmup_steps": 0, "free_bits": 0.0, "mmd_weight": 0.0,
+      "mmd_kernel": "imq", "deterministic_encoder": False, "tc_weights": [1.0, 6.0, 1.0], "dataset_size": 737280},
+     {"num_samples": 5000, "compile": False}),
+])
+def test_version_1_vae_options_become_its_prior_objective_and_nll_estimate(flat, prior, objective, test_nll):
+    migrated = migrations.migrate("zoo.VAEModule", version_1_vae_options(**flat), 1)
+    assert (migrated["prior"], migrated["objective"], migrated["test_nll"]) == (prior, objective, test_nll)
+    vae = VAEModule(**migrated)
+    assert (dict(vae.hparams.prior), dict(vae.hparams.objective), dict(vae.hparams.test_nll)) == \
+        (prior, objective, test_nll)
+    assert not {"beta", "prior_scale", "top_latent_dim", "test_num_samples", "compile_test"} & set(vae.hparams)
 
 
 def version_1_gan_options(**options) -> dict:

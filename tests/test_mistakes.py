@@ -19,6 +19,7 @@ from tests.conftest import REPO
 
 DIGITS = str(REPO / "configs/vae/mlp_digits.yaml")
 MNIST = str(REPO / "configs/vae/mlp_mnist_elbo.yaml")
+GAN = str(REPO / "configs/gan/dcgan_mnist.yaml")
 FIT = ["lightning", "fit", "--config", DIGITS]
 START_UP = ("Seed set to", "GPU available", "TPU available", "HPU available", "💡 Tip", "W&B:")
 
@@ -36,6 +37,9 @@ MISTAKES = {  # what the user typed -> the words the one line must hold
                              ["did you mean", "mlp_mnist_elbo"]),
     "unknown model option": ([*FIT, "--model.foo", "3"], ["foo"]),
     "misspelt model option": ([*FIT, "--model.latent_dimm", "3"], ["latent_dim"]),
+    "a VAE option that moved into its objective": ([*FIT, "--model.beta", "4"], ["--model.objective.beta"]),
+    "a GAN option that moved into its objective": (["lightning", "fit", "--config", GAN, "--model.n_critic", "5"],
+                                                    ["--model.objective.n_critic"]),
     "no --config": (["lightning", "fit"], ["--config", "zoo recipes"]),
     "missing data": (["lightning", "fit", "--config", MNIST, "--data.root", "nowhere", "--data.download", "false"],
                      ["nowhere"]),

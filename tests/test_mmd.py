@@ -7,6 +7,7 @@ import torch
 
 from tests.linear_gaussian import LinearGaussian
 from zoo.distributions.mmd import mmd_squared
+from zoo.modules.vae_objective import VAEObjective
 
 
 def u_statistic(x: np.ndarray, y: np.ndarray, k) -> float:
@@ -46,7 +47,7 @@ def test_mmd_has_mean_zero_for_one_distribution_and_grows_with_a_shift():
 def test_the_loss_adds_lambda_times_the_mmd_of_posterior_samples_against_prior_samples():
     model, lam, beta = LinearGaussian.make(s=1.5), 7.0, 0.5
     x = torch.from_numpy(model.sample(6))
-    vae = model.vae(np.array([0.3, -0.5]), 2.0, beta=beta, mmd_weight=lam)
+    vae = model.vae(np.array([0.3, -0.5]), 2.0, objective=VAEObjective(beta=beta, mmd_weight=lam))
     torch.manual_seed(3)
     loss, logs, _, _ = vae.step((x, None))
     plain = -(logs["reconstruction"] - beta * logs["kl"])
@@ -81,7 +82,7 @@ def test_the_infovae_recipe_uses_the_authors_kernel_at_the_papers_lambda():
     import yaml
 
     from zoo.hub.recipes import CONFIGS
-    init = yaml.safe_load((CONFIGS / "vae/infovae_mnist.yaml").read_text())["model"]["init_args"]
+    init = yaml.safe_load((CONFIGS / "vae/infovae_mnist.yaml").read_text())["model"]["init_args"]["objective"]
     assert init["mmd_kernel"] == "rbf" and init["mmd_weight"] == pytest.approx(999.0)
     generator = torch.Generator().manual_seed(0)
     q = 0.5 * torch.randn(128, 32, generator=generator, dtype=torch.float64)

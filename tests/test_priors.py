@@ -13,6 +13,8 @@ from zoo import VAEModule
 from zoo.distributions import DiagonalGaussianMixture, diagonal_gaussian
 from zoo.hub import folders
 from zoo.metrics.likelihood import importance_sampled_log_likelihood
+from zoo.modules.vae_objective import VAEObjective
+from zoo.modules.vae_prior import VAEPrior
 from zoo.nets import MLPDecoder, MLPEncoder
 
 IMAGE = (1, 3, 3)
@@ -49,7 +51,7 @@ def test_mixture_log_density_matches_scipy_for_narrow_and_wide_components():
 
 
 def test_vamp_prior_is_the_mean_of_the_posteriors_at_the_clipped_pseudo_inputs():
-    model = vae(prior="vamp", num_pseudo_inputs=7)
+    model = vae(prior=VAEPrior("vamp", num_pseudo_inputs=7))
     with torch.no_grad():
         model.pseudo_input_params.uniform_(-0.5, 1.5)  # some pixels beyond [0, 1]: hardtanh clips them
     pseudo_inputs = np.clip(model.pseudo_input_params.detach().numpy(), 0.0, 1.0)
@@ -67,7 +69,7 @@ def mixture_moments(mu: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def test_sample_draws_latents_from_the_vamp_mixture():
-    model = vae(prior="vamp", num_pseudo_inputs=5)
+    model = vae(prior=VAEPrior("vamp", num_pseudo_inputs=5))
     drawn = []
     model.decoder.register_forward_hook(lambda net, inputs, output: drawn.append(inputs[0]))
     torch.manual_seed(0)
@@ -83,7 +85,7 @@ def test_sample_draws_latents_from_the_vamp_mixture():
 def linear_gaussian_two_layer_vae() -> VAEModule:
     """Linear networks whose log-variance outputs ignore their input: q(z1, z2|x) and p(z1, z2) are then
     joint Gaussians, and their KL has a closed form."""
-    model = vae(encoder=partial(MLPEncoder, hidden=[]), latent_dim=3, top_latent_dim=2, top_hidden=[])
+    model = vae(encoder=partial(MLPEncoder, hidden=[]), latent_dim=3, prior=VAEPrior(top_latent_dim=2, top_hidden=[]))
     with torch.no_grad():
         for net, half in [(model.encoder.net[0], 3), (model.top_encoder[0], 2), (model.top_decoder[0], 3)]:
             net.weight[half:] = 0  # constant log sigma^2 = bias
@@ -117,7 +119,7 @@ def test_two_layer_kl_estimate_matches_the_closed_form_kl_of_the_joint_gaussians
         mean_q = np.concatenate([m, a @ m + c])
         cov_q = np.block([[s1, s1 @ a.T], [a @ s1, a @ s1 @ a.T + s2]])
         expected.append(gaussian_kl(mean_q, cov_q, mean_p, cov_p))
-    model.hparams.num_samples = 100_000  # the training step's one-sample estimator, averaged over many
+    model.objective = VAEObjective(num_samples=100_000)  # the training step's one-sample estimator, averaged over many
     torch.manual_seed(0)
     _, logs, _, kl_per_dim = model.step((x, None))
     assert kl_per_dim is None  # no closed form per dimension
@@ -141,7 +143,7 @@ def exact_log_likelihood(model: VAEModule, x: torch.Tensor) -> np.ndarray:
             reduction="none").sum((2, 3, 4)).numpy()  # (G1, B)
         mean, log_var = model.top_decoder(torch.tensor(grid, dtype=torch.float32)[:, None]).double().numpy().T
     log_p1_given_2 = stats.norm.logpdf(grid[:, None], mean[None], np.exp(0.5 * log_var)[None])  # (G1, G2)
-    if model.hparams.prior == "vamp":
+    if model.prior_options.kind == "vamp":
         pseudo_inputs = torch.from_numpy(np.clip(model.pseudo_input_params.detach().numpy(), 0, 1))
         mu1, _ = numpy_gaussian(model.encoder(pseudo_inputs))
         mu2, sigma2 = numpy_gaussian(model.top_encoder(torch.from_numpy(mu1).float()))
@@ -155,7 +157,7 @@ def exact_log_likelihood(model: VAEModule, x: torch.Tensor) -> np.ndarray:
 
 @pytest.mark.parametrize("prior", ["gaussian", "vamp"])
 def test_two_layer_iwae_bound_rises_with_k_towards_the_exact_log_likelihood(prior):
-    model = vae(latent_dim=1, top_latent_dim=1, top_hidden=[8], prior=prior, num_pseudo_inputs=4).eval()
+    model = vae(latent_dim=1, prior=VAEPrior(prior, num_pseudo_inputs=4, top_latent_dim=1, top_hidden=[8])).eval()
     x = torch.rand(3, *IMAGE, generator=torch.Generator().manual_seed(3)).round()
     exact = exact_log_likelihood(model, x)
     repeats = 200  # E[L_k] over independent draws, each image repeated
@@ -174,7 +176,7 @@ def test_two_layer_iwae_bound_rises_with_k_towards_the_exact_log_likelihood(prio
 
 
 def test_vamp_two_layer_module_round_trips_through_a_weights_folder(tmp_path):
-    model = vae(prior="vamp", num_pseudo_inputs=4, top_latent_dim=2).eval()
+    model = vae(prior=VAEPrior("vamp", num_pseudo_inputs=4, top_latent_dim=2)).eval()
     folders.save_folder(model, tmp_path)
     loaded = folders.load_folder(tmp_path)
     z = torch.randn(6, 5)

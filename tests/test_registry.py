@@ -118,7 +118,7 @@ def test_export_turns_a_lightning_checkpoint_into_a_loadable_folder(tmp_path, ca
     torch.testing.assert_close(exported.reconstruct(x), original.reconstruct(x), rtol=0, atol=0)
     test = main(["test", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--weights",
                  str(tmp_path / "exported"), "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false",
-                 "--model.test_num_samples", "5", "--trainer.callbacks.num_samples", "100"])
+                 "--model.test_nll.num_samples", "5", "--trainer.callbacks.num_samples", "100"])
     torch.testing.assert_close(test.model.decoder.net[0].weight, original.decoder.net[0].weight)
     card = ModelCard.load(tmp_path / "exported" / folders.CARD)  # the Hub's own reader of the metadata header
     assert card.data.library_name == "zoo" and "vae" in card.data.tags and card.data.metrics is None

@@ -12,8 +12,9 @@ import torch
 
 from zoo import VAEModule
 from zoo.distributions import GaussianLikelihood
-from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.metrics.likelihood import NLLEstimate, bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.compile import CompileFallbackWarning
+from zoo.modules.vae_objective import VAEObjective
 from zoo.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
 
@@ -69,7 +70,8 @@ def test_nll_chunks_bound_memory_without_changing_the_estimate(monkeypatch):
     torch.testing.assert_close(whole, chunked, atol=1e-4, rtol=0)
 
 
-@pytest.mark.parametrize("options", [{}, {"objective": "iwae", "num_samples": 5}, {"free_bits": 0.5}])
+@pytest.mark.parametrize("options", [{}, {"objective": {"bound": "iwae", "num_samples": 5}},
+                                     {"objective": {"free_bits": 0.5}}])
 def test_gradients_reach_the_encoder(options):
     vae = small_vae(**options)
     loss, _, _, _ = vae.step((binary_images(), None))
@@ -79,7 +81,7 @@ def test_gradients_reach_the_encoder(options):
 
 
 def test_beta_warms_up_linearly():
-    vae = small_vae(beta=4.0, kl_warmup_steps=10)
+    vae = small_vae(objective=VAEObjective(beta=4.0, kl_warmup_steps=10))
     trainer = L.Trainer(logger=False, enable_checkpointing=False)
     vae.trainer = trainer
     assert vae.beta_now() == pytest.approx(0.4)  # step 0 of 10
@@ -91,7 +93,7 @@ def test_beta_warms_up_linearly():
 
 
 def test_free_bits_hold_the_kl_term_at_its_floor():
-    vae, x = small_vae(free_bits=2.0), binary_images()
+    vae, x = small_vae(objective=VAEObjective(free_bits=2.0)), binary_images()
     loss, logs, _, _ = vae.step((x, None))
     # a fresh encoder's KL per dimension is far below 2 nats, so each of the 4 dimensions counts 2
     assert loss.item() == pytest.approx(-(logs["reconstruction"].item() - 4 * 2.0), rel=1e-5)
@@ -112,11 +114,11 @@ def test_conditional_vae_uses_labels_and_asks_for_them():
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"beta": -1.0}, "beta must be >= 0"),
-    ({"num_samples": 0}, r"num_samples \(k\) must be >= 1"),
-    ({"test_num_samples": 0}, r"test_num_samples \(k\) must be >= 1"),
-    ({"prior_scale": 0.0}, "prior_scale must be > 0"),
-    ({"objective": "iwae", "beta": 2.0}, "IWAE bound has no KL term"),
+    ({"objective": {"beta": -1.0}}, "beta must be >= 0"),
+    ({"objective": {"num_samples": 0}}, r"num_samples \(k\) must be >= 1"),
+    ({"test_nll": {"num_samples": 0}}, r"num_samples \(k\) must be >= 1"),
+    ({"prior": {"scale": 0.0}}, "VAEPrior: scale must be > 0"),
+    ({"objective": {"bound": "iwae", "beta": 2.0}}, "IWAE bound has no KL term"),
     ({"latent_dim": 0}, "latent_dim must be >= 1"),
 ])
 def test_out_of_range_hyperparameters_are_refused(bad, message):
@@ -221,7 +223,7 @@ def test_lightning_test_reports_bits_per_dim_for_the_likelihood_kind(likelihood)
     from zoo.data import Digits
 
     extra = {"likelihood": partial(GaussianLikelihood, sigma=0.1)} if likelihood == "gaussian" else {}
-    vae = small_vae(image_shape=(1, 28, 28), test_num_samples=4, **extra)
+    vae = small_vae(image_shape=(1, 28, 28), test_nll=NLLEstimate(num_samples=4), **extra)
     trainer = L.Trainer(limit_test_batches=2, logger=False, enable_progress_bar=False, enable_model_summary=False)
     metrics = trainer.test(vae, Digits(batch_size=16), verbose=False)[0]
     dims, nll = 28 * 28, metrics["test/nll"]

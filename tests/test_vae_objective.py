@@ -9,6 +9,7 @@ import scipy.stats
 import torch
 
 from tests.linear_gaussian import LinearGaussian
+from zoo.modules.vae_objective import VAEObjective
 
 SHIFT, VAR_FACTOR = np.array([0.3, -0.5]), 2.0  # q(z|x) = N(m(x) + shift, 2 V)
 
@@ -41,7 +42,7 @@ def at_step(vae, step: int):
 
 def test_loss_is_minus_reconstruction_plus_beta_times_the_closed_form_kl(model):
     x, beta, k = model.sample(6), 2.5, 3
-    vae = model.vae(SHIFT, VAR_FACTOR, beta=beta, num_samples=k)
+    vae = model.vae(SHIFT, VAR_FACTOR, objective=VAEObjective(beta=beta, num_samples=k))
     torch.manual_seed(4)
     loss, logs, _, kl_per_dim = vae.step((torch.from_numpy(x), None))
     reconstruction, kl = hand_pieces(model, x, k, seed=4)
@@ -55,7 +56,7 @@ def test_loss_is_minus_reconstruction_plus_beta_times_the_closed_form_kl(model):
 @pytest.mark.parametrize("step", [0, 3, 9, 40])
 def test_kl_warmup_ramps_beta_linearly_over_the_global_steps(model, step):
     x, beta, warmup = model.sample(6), 3.0, 10
-    vae = at_step(model.vae(SHIFT, VAR_FACTOR, beta=beta, kl_warmup_steps=warmup), step)
+    vae = at_step(model.vae(SHIFT, VAR_FACTOR, objective=VAEObjective(beta=beta, kl_warmup_steps=warmup)), step)
     torch.manual_seed(5)
     loss, logs, _, _ = vae.step((torch.from_numpy(x), None))
     reconstruction, kl = hand_pieces(model, x, 1, seed=5)
@@ -70,7 +71,7 @@ def test_free_bits_floor_each_dimensions_batch_mean_kl(model):
     per_dimension = kl.mean(0)  # (L,): free bits act on the batch mean of each dimension
     floor = float(per_dimension.mean())  # between the two dimensions' KLs: one is floored, the other is not
     assert per_dimension.min() < floor < per_dimension.max()
-    vae = model.vae(SHIFT, VAR_FACTOR, beta=beta, free_bits=floor)
+    vae = model.vae(SHIFT, VAR_FACTOR, objective=VAEObjective(beta=beta, free_bits=floor))
     torch.manual_seed(6)
     loss, _, _, _ = vae.step((torch.from_numpy(x), None))
     reconstruction, _ = hand_pieces(model, x, 1, seed=6)

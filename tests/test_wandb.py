@@ -55,7 +55,7 @@ def test_fit_without_api_key_logs_offline_config_metrics_and_images(tmp_path, mo
             config |= {update.key for update in record.run.config.update}
         if kind == "history":
             history |= {item.key or "/".join(item.nested_key) for item in record.history.item}
-    assert {"latent_dim", "encoder", "beta"} <= config
+    assert {"latent_dim", "encoder", "objective"} <= config
     assert {"train/loss", "val/elbo", "val/kl", "train/elbo_epoch"} <= history
     assert {"images/samples/captions", "images/reconstructions/captions", "images/interpolations/captions"} <= history
     pictures = {p.name.split("_")[0] for p in (runs[0] / "files" / "media" / "images").rglob("*.png")}

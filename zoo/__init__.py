@@ -7,7 +7,10 @@ import importlib
 
 from zoo.kinds import KINDS
 
-LAZY = {**{kind.name: kind.module for kind in KINDS},
+COMPONENTS = {"GANObjective": "zoo.modules.gan_losses", "InfoGANHead": "zoo.modules.auxiliary",
+              "ACGANHead": "zoo.modules.auxiliary", "VAEPrior": "zoo.modules.vae_prior",
+              "VAEObjective": "zoo.modules.vae_objective", "NLLEstimate": "zoo.metrics.likelihood"}
+LAZY = {**{kind.name: kind.module for kind in KINDS}, **COMPONENTS,
         "list_models": "zoo.hub.registry", "load_pretrained": "zoo.hub.registry"}
 __all__ = list(LAZY)
 __version__ = "0.1.0"

@@ -121,7 +121,7 @@ class ZooCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """Lightning puts a checkpoint's hyper-parameters over the command line's (Lightning-AI/pytorch-lightning
         PR 21455); put the `--model.<name> value` arguments given on the command line back on top, so that,
-        for instance, `lightning test ... --ckpt_path c.ckpt --model.test_num_samples 100` uses k=100.
+        for instance, `lightning test ... --ckpt_path c.ckpt --model.test_nll.num_samples 100` uses k=100.
         A missing, corrupted or other-module checkpoint fails here, with a message saying which."""
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None

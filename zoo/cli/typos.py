@@ -34,6 +34,15 @@ def typo_hint(message: str, parser) -> str | None:
     if bad := NOT_ACCEPTED.search(message):
         option = bad.group(1)
         classes = list(reversed(CLASS_PATHS.findall(message)))  # the innermost class first
+        from zoo.hub.migrations import moved_in_version_2
+
+        for class_path in classes:
+            if moved := moved_in_version_2(class_path.rpartition(".")[2], option):
+                if ":" in moved:  # into a head config
+                    return f"{class_path}'s option {option!r} moved into a component: {moved} (zoo.modules.auxiliary)"
+                group, _, field = moved.partition(".")
+                return (f"{class_path}'s option {option!r} moved into its {group}: --model.{moved} (in a recipe, "
+                        f"{group}: {{{field}: ...}})")
         for class_path in classes:
             close = difflib.get_close_matches(option, parameters(class_path), n=1)
             if close:

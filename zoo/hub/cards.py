@@ -80,12 +80,12 @@ def latent_traversal(module, steps: int = 10, reach: float = 2.5) -> dict[str, t
     from zoo.modules.vae import VAEModule
 
     hp = module.hparams
-    if not isinstance(module, VAEModule) or hp.get("top_latent_dim") or hp.num_classes or \
+    if not isinstance(module, VAEModule) or module.prior_options.top_latent_dim or hp.num_classes or \
             not 2 <= hp.latent_dim <= TRAVERSED_LATENTS:
         return {}
     latents = hp.latent_dim
     z = torch.zeros(latents * steps, latents)
-    sweep = torch.linspace(-reach, reach, steps) * hp.get("prior_scale", 1.0)
+    sweep = torch.linspace(-reach, reach, steps) * module.prior_options.scale
     for j in range(latents):
         z[j * steps: (j + 1) * steps, j] = sweep
     images = module.sample(len(z), z=z.to(module.device, module.dtype)).cpu()

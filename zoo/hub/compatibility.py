@@ -9,9 +9,9 @@ from zoo.errors import WeightsError
 
 # what decides the shapes of the weights (the rest, such as optimizers or the objective, only decides training)
 ARCHITECTURE = ("encoder", "decoder", "likelihood", "generator", "discriminator", "image_shape", "latent_dim",
-                "num_classes", "pac", "ema_decay", "prior", "num_pseudo_inputs", "top_latent_dim", "top_hidden",
-                "top_activation", "num_codes", "code_dim")
+                "num_classes", "pac", "ema_decay", "num_codes", "code_dim")
 HEAD_SHAPE = ("categories", "continuous", "learn_variance")  # a GAN head's options that decide D's outputs
+PRIOR_SHAPE = ("kind", "num_pseudo_inputs", "top_latent_dim", "top_hidden", "top_activation", "hierarchy")  # a VAE's
 
 
 def class_name(class_path) -> str:
@@ -42,6 +42,10 @@ def architecture(config: dict) -> dict:
     init_args = {key: given[key] for key in ARCHITECTURE if key in given}
     if "ema_decay" in init_args:
         init_args["ema_decay"] = "an EMA generator" if init_args["ema_decay"] is not None else "no EMA generator"
+    if "prior" in given:  # a VAE's VampPrior pseudo-inputs and second layer's networks; a VQ-VAE's code prior network
+        prior = {"kind": given["prior"]} if isinstance(given["prior"], str) else given["prior"]
+        init_args["prior"] = prior if not isinstance(prior, dict) or "class_path" in prior else \
+            {key: value for key, value in prior.items() if key in PRIOR_SHAPE}
     if "head" in given:  # the discriminator's extra outputs: InfoGAN's Q, ACGAN's class head
         head = given["head"]
         init_args["head"] = "none" if head is None else \

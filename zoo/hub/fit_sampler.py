@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path("runs/ex_post_eval") / out.name
         command = ["test", "--config", f"configs/{args.evaluate}.yaml", "--weights", str(out),
                    "--model.ex_post_samplers", json.dumps({args.kind: options}), "--model.sampler", args.kind,
-                   "--model.test_num_samples", "1", "--trainer.logger", "false", "--trainer.enable_progress_bar",
+                   "--model.test_nll.num_samples", "1", "--trainer.logger", "false", "--trainer.enable_progress_bar",
                    "false", "--data.root", args.root, "--data.download", "false"]
         cli([*command, "--trainer.default_root_dir", str(folder)])
         report = json.loads((folder / "test_results.json").read_text())

@@ -148,7 +148,7 @@ def evaluate(name: str, recipe: str, root: str, k: int | None) -> dict:
     if "toy" not in recipe and "sprites" not in recipe:  # data that is generated, not read
         args += ["--data.root", root, "--data.download", "false"]
     if k is not None:
-        args += ["--model.test_num_samples", str(k), "--model.compile_test", "true"]
+        args += ["--model.test_nll.num_samples", str(k), "--model.test_nll.compile", "true"]
     cli(args)
     report = json.loads((folder / "test_results.json").read_text())
     report["command"] = "lightning " + " ".join(a for a in args if "default_root_dir" not in a and a != str(folder))

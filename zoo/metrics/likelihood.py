@@ -20,12 +20,32 @@ dequantisation (pixel values y + u, u ~ U[0, 1), on [0, 256)^D), as the literatu
 import math
 import warnings
 import weakref
+from dataclasses import dataclass
 
 import torch
 
 from zoo.modules.compile import CompileFallbackWarning  # its own class, so that a test can tell
 
 COMPILED = weakref.WeakKeyDictionary()  # vae -> compiled log_likelihood(vae, z, x, labels), holding no vae
+
+
+
+
+@dataclass(frozen=True)
+class NLLEstimate:
+    """How `lightning test` estimates a VAE's -log p(x) (VAEModule's `test_nll`): test/nll and test/bits_per_dim.
+
+    Args:
+        num_samples: k, the samples of q(z|x) per image (Burda et al. 2016: 5000).
+        compile: torch.compile the decoder and the likelihood's log-density (the module docstring says why).
+    """
+
+    num_samples: int = 5000
+    compile: bool = False
+
+    def __post_init__(self):
+        if self.num_samples < 1:
+            raise ValueError(f"NLLEstimate: num_samples (k) must be >= 1, got {self.num_samples}")
 
 
 CHUNK_ELEMENTS = 2**22  # decoded pixels per chunk: 16 MiB of float32, within a server CPU's last-level cache

@@ -90,10 +90,10 @@ class GANModule(ZooModule):
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, ema_decay, pac, output_activation, head)
         self.objective = GANObjective.of(objective)
+        objective = asdict(self.objective)  # plain data in the hyper-parameters, which save_hyperparameters reads
         parse_policy(diffaugment)  # a policy it cannot read is refused here, not at the first step
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
-        self.hparams.objective = asdict(self.objective)  # plain data in the checkpoint
         self.auxiliary = build(head, num_classes, latent_dim) if head is not None else None
         # InfoGAN's code: z = (c, noise) with c ~ Uniform{0, ..., K - 1} and c' the last entries of z
         self.latent_categories = getattr(self.auxiliary, "categories", 0)

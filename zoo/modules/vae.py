@@ -2,11 +2,13 @@
 
 ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)), in nats per image, with
 q(z|x) = N(mu(x), diag sigma(x)^2) sampled as z = mu + eps * sigma, eps ~ N(0, I), and p(z) = N(0, s^2 I).
-The KL is in closed form (torch.distributions). Options: a weight beta on the KL (Higgins et al. 2017),
-linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, class conditioning, and:
-- `prior="vamp"`: the VampPrior (Tomczak & Welling 2018), p(z) = (1/K) sum_k q(z|u_k) at K learned
+The KL is in closed form (torch.distributions). The module is the training loop; what it trains is given as
+components: the prior (zoo.modules.vae_prior.VAEPrior) and the objective (zoo.modules.vae_objective.VAEObjective: a
+weight beta on the KL (Higgins et al. 2017), linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE
+bound, MMD and TC regularisers). Class conditioning is an option, and:
+- `prior: vamp`: the VampPrior (Tomczak & Welling 2018), p(z) = (1/K) sum_k q(z|u_k) at K learned
   pseudo-inputs u_k (images in [0, 1], a hardtanh of free parameters, as the paper);
-- `top_latent_dim > 0`: a second stochastic layer z = (z1, z2), with p(z2) p(z1|z2), p(z1|z2) a diagonal
+- the prior's `top_latent_dim > 0`: a second stochastic layer z = (z1, z2), with p(z2) p(z1|z2), p(z1|z2) a diagonal
   Gaussian from an MLP of `top_hidden` units. `hierarchy="bottom_up"` is Burda et al.'s stacked form,
   q(z1|x) q(z2|z1) and p(x|z1), so the decoder never sees z2; with the VampPrior on top,
   p(z2) = (1/K) sum_k q(z2 | z1 = E[z1|u_k]). `hierarchy="top_down"` is Tomczak & Welling's HVAE: q(z2|x) (the
@@ -14,16 +16,17 @@ linear KL warm-up, free bits (Kingma et al. 2016), the k-sample IWAE bound, clas
   reaches the image directly; its VampPrior is p(z2) = (1/K) sum_k q(z2|u_k).
 With either, the KL has no closed form: the ELBO uses the Monte Carlo estimate log q(z|x) - log p(z) at
 the sampled z (as the VampPrior paper), and the IWAE bound and IS-NLL use the full log p(z).
-`tc_weights = (alpha, beta, gamma)` makes it beta-TCVAE (Chen et al. 2018): the KL split into index-code mutual
-information, total correlation and dimension-wise KL (zoo.distributions.kl_decomposition, minibatch-weighted sampling
-over a training set of `dataset_size` images, read from the data module at fit when 0), weighted by alpha, beta,
-gamma.
+The objective's `tc_weights = (alpha, beta, gamma)` make it beta-TCVAE (Chen et al. 2018): the KL split into
+index-code mutual information, total correlation and dimension-wise KL (zoo.distributions.kl_decomposition,
+minibatch-weighted sampling over a training set of `dataset_size` images, read from the data module at fit when 0),
+weighted by alpha, beta, gamma.
 After training, `fit_sampler(data, kind)` fits an ex-post sampler of the decoder's latent (zoo.distributions.samplers:
 "gmm", "two_stage") that `sample(n, sampler=kind)` draws from; it is saved with the weights.
 """
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import Literal
 
 import torch
@@ -43,15 +46,17 @@ from zoo.distributions import (
     gaussian_prior,
 )
 from zoo.distributions.kl_decomposition import kl_decomposition
-from zoo.distributions.mmd import Kernel, mmd_squared
+from zoo.distributions.mmd import mmd_squared
 from zoo.distributions.samplers import build_sampler
 from zoo.errors import InputError
 from zoo.factories import build, keep_factories_as_configs
-from zoo.metrics.likelihood import bits_per_dim, importance_sampled_log_likelihood
+from zoo.metrics.likelihood import NLLEstimate, bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.compile import CompiledOrEager
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import balanced_labels, check_count, check_images, check_labels, check_latents, check_values
 from zoo.modules.train_logs import TrainLogs
+from zoo.modules.vae_objective import VAEObjective
+from zoo.modules.vae_prior import VAEPrior
 from zoo.nets import MLPDecoder, MLPEncoder
 from zoo.nets.mlp import JointEncoder, mlp
 
@@ -68,7 +73,7 @@ class VAEModule(ZooModule):
 
     Args:
         encoder: the network of q(z|x)'s mean and log-variance, built as encoder(image_shape, 2 * latent_dim,
-            num_classes) (of q(z2|x), 2 * top_latent_dim, in the top-down hierarchy).
+            num_classes) (of q(z2|x), 2 * the prior's top_latent_dim, in the top-down hierarchy).
         decoder: the network of p(x|z)'s parameters, built as decoder(image_shape, latent_dim, num_classes) (its
             input z1 and z2 together in the top-down hierarchy).
         likelihood: p(x|z) from the decoder's output (zoo.distributions: Bernoulli, Gaussian with a fixed, learned
@@ -76,29 +81,12 @@ class VAEModule(ZooModule):
         image_shape: (C, H, W); a recipe links it from the data module.
         latent_dim: the size of z (of z1 with a second stochastic layer).
         num_classes: > 0 makes it conditional: the label enters encoder and decoder (Sohn et al. 2015).
-        prior_scale: s in the prior N(0, s^2 I).
-        prior: "gaussian", N(0, s^2 I); "vamp", the VampPrior's mixture of q(z|u_k) at learned pseudo-inputs.
-        num_pseudo_inputs: K, the VampPrior's components (500 in the paper's MNIST models).
-        top_latent_dim: the size of z2; 0, one stochastic layer (Burda et al.'s two-layer model: 100, 50).
-        top_hidden: the hidden widths of the MLPs of q(z2|z1) and p(z1|z2).
-        top_activation: their activation, a torch.nn class name, or "Gated" (zoo.nets.mlp.GatedLinear).
-        hierarchy: with top_latent_dim, "bottom_up" (Burda et al.'s stacked form) or "top_down" (Tomczak & Welling's
-            HVAE, whose decoder sees z1 and z2).
-        beta: the weight on the KL (Higgins et al. 2017); 1 is the ELBO, 0 with mmd_weight is WAE-MMD.
-        kl_warmup_steps: the KL weight rises linearly from 0 to beta over this many steps; 0, no warm-up.
-        free_bits: each latent dimension's batch-mean KL counts at least this many nats (Kingma et al. 2016).
-        mmd_weight: lambda in lambda * MMD^2(q(z), p(z)) on the batch's codes (zoo.distributions.mmd): WAE-MMD with
-            beta = 0, InfoVAE with beta > 0.
-        mmd_kernel: the MMD's kernel, "imq" (the WAE authors') or "rbf" (the InfoVAE authors').
-        deterministic_encoder: train on z = mu(x) without noise, the WAE's encoder (needs beta = 0).
-        tc_weights: beta-TCVAE's (alpha, beta, gamma) on index-code MI, total correlation and dimension-wise KL
-            (the paper: (1, 6, 1)); None, the plain KL.
-        dataset_size: N in beta-TCVAE's minibatch-weighted estimate of log q(z); 0, the training set's size,
-            read at fit.
-        objective: "elbo", or "iwae", the num_samples-sample importance-weighted bound (Burda et al. 2016).
-        num_samples: the samples of z per image in training (k of the IWAE bound; averaged under the ELBO).
-        test_num_samples: k of the importance-sampled -log p(x) that `lightning test` reports (test/nll).
-        compile_test: torch.compile the IS-NLL's decoder and likelihood (zoo.metrics.likelihood).
+        prior: p(z): a VAEPrior (zoo.modules.vae_prior: N(0, s^2 I) or the VampPrior, one stochastic layer or two),
+            or its kind alone, "gaussian" or "vamp".
+        objective: what it is trained on: a VAEObjective (zoo.modules.vae_objective: the ELBO with beta, warm-up and
+            free bits, or the IWAE bound; MMD and TC regularisers), or the bound alone, "elbo" or "iwae".
+        test_nll: how `lightning test` estimates -log p(x) (test/nll): an NLLEstimate (zoo.metrics.likelihood: k
+            samples, compiled or not).
         compile: torch.compile the training loss (zoo.modules.compile), the recipes' fast path.
         ex_post_samplers: fitted ex-post samplers of z, kind -> options; written by fit_sampler.
         sampler: what sample() draws z from by default: "prior", or the kind of a fitted ex-post sampler.
@@ -111,8 +99,8 @@ class VAEModule(ZooModule):
         """What sample(n) draws from, in words, for the card: the prior, or the ex-post sampler made the default."""
         sampler = init_args.get("sampler", "prior")
         if sampler == "prior":
-            return "the VampPrior" if init_args.get("prior") == "vamp" else \
-                f"the prior N(0, {init_args.get('prior_scale', 1.0)}^2 I)"
+            prior = VAEPrior.of(init_args.get("prior", "gaussian"))
+            return "the VampPrior" if prior.kind == "vamp" else f"the prior N(0, {prior.scale}^2 I)"
         options = (init_args.get("ex_post_samplers") or {}).get(sampler, {})
         fitted = (f"a {options['num_components']}-component Gaussian mixture" if "num_components" in options
                   else f"the ex-post sampler {sampler!r}")
@@ -126,25 +114,9 @@ class VAEModule(ZooModule):
         image_shape: tuple[int, int, int] = (1, 28, 28),
         latent_dim: int = 32,
         num_classes: int = 0,
-        prior_scale: float = 1.0,
-        prior: Literal["gaussian", "vamp"] = "gaussian",
-        num_pseudo_inputs: int = 500,
-        top_latent_dim: int = 0,
-        top_hidden: list[int] = [100, 100],  # noqa: B006
-        top_activation: str = "Tanh",
-        hierarchy: Literal["bottom_up", "top_down"] = "bottom_up",
-        beta: float = 1.0,
-        kl_warmup_steps: int = 0,
-        free_bits: float = 0.0,
-        mmd_weight: float = 0.0,
-        mmd_kernel: Kernel = "imq",
-        deterministic_encoder: bool = False,
-        tc_weights: tuple[float, float, float] | None = None,
-        dataset_size: int = 0,
-        objective: Literal["elbo", "iwae"] = "elbo",
-        num_samples: int = 1,
-        test_num_samples: int = 5000,
-        compile_test: bool = False,
+        prior: VAEPrior | Literal["gaussian", "vamp"] = "gaussian",
+        objective: VAEObjective | Literal["elbo", "iwae"] = "elbo",
+        test_nll: NLLEstimate = NLLEstimate(),  # noqa: B008 (frozen)
         compile: bool = False,
         ex_post_samplers: dict[str, dict] | None = None,
         sampler: str = "prior",
@@ -153,16 +125,17 @@ class VAEModule(ZooModule):
     ):
         super().__init__()
         image_shape = tuple(image_shape)
-        check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                              objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
-                              mmd_weight)
-        check_deterministic_encoder(deterministic_encoder, beta, objective, prior, top_latent_dim)
-        check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim)
-        if hierarchy not in ("bottom_up", "top_down"):
-            raise InputError(f"VAEModule: hierarchy must be 'bottom_up' or 'top_down', got {hierarchy!r}")
+        self.prior_options, self.objective = VAEPrior.of(prior), VAEObjective.of(objective)
+        self.test_nll = test_nll if isinstance(test_nll, NLLEstimate) else NLLEstimate(**test_nll)
+        check_hyperparameters(latent_dim, num_classes, self.prior_options)
+        self.objective.check_prior(self.prior_options)
+        # the components as plain data, which save_hyperparameters reads from these names
+        prior, objective, test_nll = (asdict(self.prior_options), asdict(self.objective), asdict(self.test_nll))
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
-        top_down = bool(top_latent_dim) and hierarchy == "top_down"
+        top_latent_dim, top_hidden, top_activation = (self.prior_options.top_latent_dim, self.prior_options.top_hidden,
+                                                      self.prior_options.top_activation)
+        top_down = self.prior_options.top_down
         encoded = 2 * (top_latent_dim if top_down else latent_dim)  # q(z2|x) top-down, else q(z1|x)
         decoded_from = latent_dim + (top_latent_dim if top_down else 0)  # p(x|z1, z2) top-down, else p(x|z1)
         self.encoder = build(encoder, image_shape, encoded, num_classes)
@@ -174,11 +147,12 @@ class VAEModule(ZooModule):
             self.top_encoder = mlp([latent_dim, *top_hidden, 2 * top_latent_dim], top_activation)
         if top_latent_dim:
             self.top_decoder = mlp([top_latent_dim, *top_hidden, 2 * latent_dim], top_activation)  # p(z1|z2)
-        if prior == "vamp":  # hardtanh(w) with w ~ N(0.05, 0.01) as Tomczak & Welling's code: dark images, as digits
-            self.pseudo_input_params = nn.Parameter(0.05 + 0.01 * torch.randn(num_pseudo_inputs, *image_shape))
+        if self.prior_options.kind == "vamp":  # hardtanh(w), w ~ N(0.05, 0.01) as Tomczak & Welling's code: dark images
+            pseudo_inputs = self.prior_options.num_pseudo_inputs
+            self.pseudo_input_params = nn.Parameter(0.05 + 0.01 * torch.randn(pseudo_inputs, *image_shape))
         self.samplers = nn.ModuleDict({kind: build_sampler(kind, latent_dim, **options)
                                        for kind, options in (ex_post_samplers or {}).items()})
-        fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * prior_scale
+        fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)) * self.prior_options.scale
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
         check_networks(self.encoder, self.decoder, image_shape, encoded, decoded_from, num_classes)
         self.train_logs = TrainLogs()
@@ -191,18 +165,17 @@ class VAEModule(ZooModule):
     @property
     def prior(self) -> Distribution:
         """p(z), event shape (L,); with two stochastic layers p(z2) p(z1|z2) over z = (z1, z2)."""
-        hp = self.hparams
-        if not hp.top_latent_dim:
+        if not self.prior_options.top_latent_dim:
             return self.top_prior()
-        return TwoLayerLatent(self.top_prior(), lambda z2: diagonal_gaussian(self.top_decoder(z2)),
-                              root_is_z1=False, z1_dim=hp.latent_dim, z2_dim=hp.top_latent_dim)
+        return TwoLayerLatent(self.top_prior(), lambda z2: diagonal_gaussian(self.top_decoder(z2)), root_is_z1=False,
+                              z1_dim=self.hparams.latent_dim, z2_dim=self.prior_options.top_latent_dim)
 
     def top_prior(self) -> Distribution:
         """p of the top stochastic layer: N(0, s^2 I), or the VampPrior (1/K) sum_k q(z_top | u_k)."""
-        hp = self.hparams
-        if hp.prior == "vamp":
+        options = self.prior_options
+        if options.kind == "vamp":
             return DiagonalGaussianMixture(self.top_posterior(self.pseudo_inputs))
-        return gaussian_prior(hp.top_latent_dim or hp.latent_dim, hp.prior_scale, self.device, self.dtype)
+        return gaussian_prior(options.top_latent_dim or self.hparams.latent_dim, options.scale, self.device, self.dtype)
 
     @property
     def pseudo_inputs(self) -> torch.Tensor:
@@ -212,11 +185,11 @@ class VAEModule(ZooModule):
     @property
     def top_down(self) -> bool:
         """Tomczak & Welling's two-layer form: q(z2|x) q(z1|x, z2) and p(x|z1, z2)."""
-        return bool(self.hparams.top_latent_dim) and self.hparams.hierarchy == "top_down"
+        return self.prior_options.top_down
 
     @property
     def kl_is_closed_form(self) -> bool:
-        return self.hparams.prior == "gaussian" and not self.hparams.top_latent_dim
+        return self.prior_options.factorises
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | int | None = None) -> Distribution:
         """q(z|x) for images x (B, C, H, W), batch shape (B,) and event shape (L,): an Independent Normal, or with
@@ -233,7 +206,7 @@ class VAEModule(ZooModule):
     @property
     def latent_size(self) -> int:
         """Columns of z: latent_dim, plus top_latent_dim with two stochastic layers."""
-        return self.hparams.latent_dim + self.hparams.top_latent_dim
+        return self.hparams.latent_dim + self.prior_options.top_latent_dim
 
     def accepted_latent_size(self, z) -> int:
         """z may be (z1, z2) or, bottom-up, where p(x|z) = p(x|z1), z1 alone (latent_dim columns)."""
@@ -243,19 +216,20 @@ class VAEModule(ZooModule):
     def _encode(self, x: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
         """encode, unchecked: for the training step."""
         q = diagonal_gaussian(self.encoder(x, labels))  # q(z2|x) top-down, else q(z1|x)
-        if not self.hparams.top_latent_dim:
+        z1_dim, z2_dim = self.hparams.latent_dim, self.prior_options.top_latent_dim
+        if not z2_dim:
             return q
         if self.top_down:
             return TwoLayerLatent(q, lambda z2: diagonal_gaussian(self.top_encoder(x, z2)), root_is_z1=False,
-                                  z1_dim=self.hparams.latent_dim, z2_dim=self.hparams.top_latent_dim)
+                                  z1_dim=z1_dim, z2_dim=z2_dim)
         return TwoLayerLatent(q, lambda z1: diagonal_gaussian(self.top_encoder(z1)), root_is_z1=True,
-                              z1_dim=self.hparams.latent_dim, z2_dim=self.hparams.top_latent_dim)
+                              z1_dim=z1_dim, z2_dim=z2_dim)
 
     def top_posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Independent:
         """q of the top stochastic layer: q(z|x); with two layers q(z2|x) top-down, q(z2|z1) at z1 = E[z1|x]
         bottom-up."""
         q = diagonal_gaussian(self.encoder(x, labels))
-        return diagonal_gaussian(self.top_encoder(q.mean)) if self.hparams.top_latent_dim and not self.top_down \
+        return diagonal_gaussian(self.top_encoder(q.mean)) if self.prior_options.top_latent_dim and not self.top_down \
             else q
 
     def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> Distribution:
@@ -314,7 +288,7 @@ class VAEModule(ZooModule):
         images (a DataModule, or a loader of (x, labels) batches); it is kept in `self.samplers` and the weights."""
         if self.hparams.num_classes:
             raise ValueError("ex-post samplers are for unconditional VAEs; sample a conditional one with labels")
-        if self.hparams.top_latent_dim:
+        if self.prior_options.top_latent_dim:
             raise InputError("ex-post samplers fit one stochastic layer's aggregate posterior; this VAE has two")
         means, stds = self.aggregate_posterior(data)
         fitted = build_sampler(kind, self.hparams.latent_dim, **options).to(self.device)
@@ -375,9 +349,9 @@ class VAEModule(ZooModule):
 
     # --- the objective ---------------------------------------------------------------------------
     def beta_now(self) -> float:
-        warmup = self.hparams.kl_warmup_steps
+        warmup = self.objective.kl_warmup_steps
         ramp = min(1.0, (self.global_step + 1) / warmup) if warmup > 0 else 1.0
-        return self.hparams.beta * ramp
+        return self.objective.beta * ramp
 
     def step(self, batch, beta: float | torch.Tensor | None = None
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
@@ -385,10 +359,9 @@ class VAEModule(ZooModule):
         None where the KL is a Monte Carlo estimate. `beta` (default: `beta_now()`) comes in as a tensor on the
         compiled path, so a KL warm-up does not make torch.compile specialise on every new value."""
         x, labels = self.unpack(batch)
-        hp = self.hparams
+        objective = self.objective
         posterior, prior = self._encode(x, labels), self.prior
-        deterministic = hp.deterministic_encoder
-        z = posterior.mean[None] if deterministic else posterior.rsample((hp.num_samples,))  # (k, B, L)
+        z = posterior.mean[None] if objective.deterministic_encoder else posterior.rsample((objective.num_samples,))
         log_px = self._decode(z, labels).log_prob(x)  # (k, B)
         if self.kl_is_closed_form:
             kl_per_dim = kl_divergence(posterior.base_dist, prior.base_dist)  # (B, L)
@@ -402,23 +375,24 @@ class VAEModule(ZooModule):
         elbo = reconstruction - kl
         beta = torch.as_tensor(self.beta_now() if beta is None else beta)
         logs = {"elbo": elbo.mean(), "reconstruction": reconstruction.mean(), "kl": kl.mean(), "beta": beta}
-        if hp.objective == "iwae":
+        if objective.bound == "iwae":
             if log_prior_ratio is None:
                 log_prior_ratio = prior.log_prob(z) - posterior.log_prob(z)
             log_w = log_px + log_prior_ratio
-            bound = torch.logsumexp(log_w, 0) - math.log(hp.num_samples)
+            bound = torch.logsumexp(log_w, 0) - math.log(objective.num_samples)
             logs["iwae_bound"] = bound.mean()
             loss = -logs["iwae_bound"]
         else:
-            kl_term = kl_per_dim.mean(0).clamp(min=hp.free_bits).sum() if hp.free_bits > 0 else logs["kl"]
-            if hp.tc_weights:  # beta-TCVAE: the KL's three terms, each weighted
-                terms = kl_decomposition(z, posterior, prior, hp.dataset_size)
+            free_bits = objective.free_bits
+            kl_term = kl_per_dim.mean(0).clamp(min=free_bits).sum() if free_bits > 0 else logs["kl"]
+            if objective.tc_weights:  # beta-TCVAE: the KL's three terms, each weighted
+                terms = kl_decomposition(z, posterior, prior, objective.dataset_size)
                 logs.update(terms._asdict())
-                kl_term = sum(weight * term for weight, term in zip(hp.tc_weights, terms, strict=True))
+                kl_term = sum(weight * term for weight, term in zip(objective.tc_weights, terms, strict=True))
             loss = -(logs["reconstruction"] - beta * kl_term)
-            if hp.mmd_weight:  # one z per image from the aggregate posterior against as many from p(z)
-                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), hp.prior_scale, hp.mmd_kernel)
-                loss = loss + hp.mmd_weight * logs["mmd"]
+            if objective.mmd_weight:  # one z per image from the aggregate posterior against as many from p(z)
+                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), self.prior_options.scale, objective.mmd_kernel)
+                loss = loss + objective.mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
 
@@ -435,11 +409,13 @@ class VAEModule(ZooModule):
                 f"the data gives images of shape {tuple(dims)} but the model was built for "
                 f"{tuple(self.hparams.image_shape)}: build the model with image_shape={tuple(dims)}"
             )
-        if self.hparams.tc_weights and not self.hparams.dataset_size:
+        if self.objective.tc_weights and not self.objective.dataset_size:
             train_set = getattr(datamodule, "train_set", None)
             if train_set is None:
-                raise InputError("VAEModule: beta-TCVAE needs the training set's size: give dataset_size")
-            self.hparams.dataset_size = len(train_set)  # saved with the weights
+                raise InputError("VAEModule: beta-TCVAE needs the training set's size: give the objective's "
+                                 "dataset_size")
+            self.objective = replace(self.objective, dataset_size=len(train_set))
+            self.hparams.objective = asdict(self.objective)  # saved with the weights
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         if batch_idx == 0:
@@ -498,8 +474,8 @@ class VAEModule(ZooModule):
     def test_step(self, batch, batch_idx):
         x, labels = self.unpack(batch)
         _, logs, _, _ = self.step(batch)
-        nll = -importance_sampled_log_likelihood(self, x, labels, self.hparams.test_num_samples,
-                                                 compile=self.hparams.compile_test)
+        nll = -importance_sampled_log_likelihood(self, x, labels, self.test_nll.num_samples,
+                                                 compile=self.test_nll.compile)
         recon = self._decode(self._encode(x, labels).mean, labels).mean
         self.test_mse(recon, x)
         self.test_psnr(recon, x)
@@ -522,7 +498,7 @@ class VAEModule(ZooModule):
         """How `lightning test` measured this module (written into its JSON report)."""
         bits = "nll / (pixels * ln 2)" if self.dequantisation_levels is None else (
             "(nll + pixels * ln 256) / (pixels * ln 2): the density of 8-bit images under uniform dequantisation")
-        return {"nll": f"importance sampling, k={self.hparams.test_num_samples} samples of q(z|x) per image, nats",
+        return {"nll": f"importance sampling, k={self.test_nll.num_samples} samples of q(z|x) per image, nats",
                 "bits_per_dim": bits,
                 "reconstructions": "mean of p(x|z) at z = E_q[z|x]; MSE, PSNR (data range 1), SSIM"}
 
@@ -537,52 +513,11 @@ class VAEModule(ZooModule):
         return {"optimizer": optimizer, "lr_scheduler": build(self.hparams.lr_scheduler, optimizer)}
 
 
-def check_hyperparameters(latent_dim, num_classes, prior_scale, beta, kl_warmup_steps, free_bits,
-                          objective, num_samples, test_num_samples, prior, num_pseudo_inputs, top_latent_dim,
-                          mmd_weight) -> None:
+def check_hyperparameters(latent_dim, num_classes, prior: VAEPrior) -> None:
     problems = [
         (latent_dim < 1, f"latent_dim must be >= 1, got {latent_dim}"),
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
-        (prior_scale <= 0, f"prior_scale must be > 0, got {prior_scale}"),
-        (beta < 0, f"beta must be >= 0, got {beta}"),
-        (kl_warmup_steps < 0, f"kl_warmup_steps must be >= 0, got {kl_warmup_steps}"),
-        (free_bits < 0, f"free_bits must be >= 0, got {free_bits}"),
-        (objective not in ("elbo", "iwae"), f"objective must be 'elbo' or 'iwae', got {objective!r}"),
-        (num_samples < 1, f"num_samples (k) must be >= 1, got {num_samples}"),
-        (test_num_samples < 1, f"test_num_samples (k) must be >= 1, got {test_num_samples}"),
-        (prior not in ("gaussian", "vamp"), f"prior must be 'gaussian' or 'vamp', got {prior!r}"),
-        (num_pseudo_inputs < 1, f"num_pseudo_inputs must be >= 1, got {num_pseudo_inputs}"),
-        (top_latent_dim < 0, f"top_latent_dim must be >= 0 (0: one stochastic layer), got {top_latent_dim}"),
-        (prior == "vamp" and num_classes > 0, "the VampPrior is for unconditional models: use num_classes=0"),
-        (free_bits > 0 and (prior != "gaussian" or top_latent_dim > 0),
-         "free bits need the closed-form KL per dimension: a gaussian prior and one stochastic layer"),
-        (objective == "iwae" and (beta != 1 or free_bits > 0 or kl_warmup_steps > 0 or mmd_weight != 0),
-         "the IWAE bound has no KL term: leave beta=1, free_bits=0, kl_warmup_steps=0 and mmd_weight=0"),
-        (mmd_weight < 0, f"mmd_weight must be >= 0, got {mmd_weight}"),
-    ]
-    for failed, message in problems:
-        if failed:
-            raise InputError(f"VAEModule: {message}")
-
-
-def check_deterministic_encoder(deterministic, beta, objective, prior, top_latent_dim) -> None:
-    """A deterministic encoder has no posterior density: nothing that weighs log q(z|x) may be trained on."""
-    if deterministic and (beta != 0 or objective != "elbo" or prior != "gaussian" or top_latent_dim):
-        raise InputError("VAEModule: deterministic_encoder trains an auto-encoder with no KL term: use beta=0, "
-                         "objective='elbo', prior='gaussian' and one stochastic layer")
-
-
-def check_tc_options(tc_weights, dataset_size, beta, free_bits, objective, prior, top_latent_dim) -> None:
-    if tc_weights is None:
-        return
-    problems = [
-        (len(tc_weights) != 3 or min(tc_weights) < 0, f"tc_weights must be three weights >= 0 (alpha, beta, gamma), "
-                                                       f"got {tc_weights}"),
-        (dataset_size < 0, f"dataset_size must be >= 0 (0: read it from the data at fit), got {dataset_size}"),
-        (beta != 1 or free_bits > 0, "with tc_weights the KL's weights are tc_weights: leave beta=1 and free_bits=0"),
-        (objective != "elbo", "tc_weights weigh the ELBO's KL: use objective='elbo'"),
-        (prior != "gaussian" or top_latent_dim > 0,
-         "tc_weights need a prior that factorises over dimensions: a gaussian prior and one stochastic layer"),
+        (prior.kind == "vamp" and num_classes > 0, "the VampPrior is for unconditional models: use num_classes=0"),
     ]
     for failed, message in problems:
         if failed:
