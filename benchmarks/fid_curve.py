@@ -1,11 +1,14 @@
 """FID against training iterations: `lightning test` (FID/KID/IS, precision/recall, density/coverage of the EMA
 generator's samples, `_live` for the trained generator) of every checkpoint a run saved, written as JSON. For
-twins trained side by side, the curves show whether one is only slower or worse at every length.
+twins trained side by side, the curves show whether one is only slower or worse at every length. With `--gap`, also
+the discriminator's mean D(x) on the recipe's training images against held-out test digits at each checkpoint
+(benchmarks/discriminator_gap.py): how far it has memorised its data, which DiffAugment exists to stop.
 
     OMP_NUM_THREADS=1 lightning fit --config configs/gan/dcgan_diffaugment_mnist1.yaml ... \
         --trainer.max_steps 28200 --trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint \
         --trainer.callbacks.every_n_epochs 141 --trainer.callbacks.save_top_k -1 --trainer.default_root_dir RUN
     python benchmarks/fid_curve.py configs/gan/dcgan_diffaugment_mnist1.yaml RUN --root ../shared/data
+    (or keep a checkpoint every 25 epochs with --config benchmarks/overlays/fid_curve_every_25_epochs.yaml)
 
 Writes benchmarks/results/fid_curve_<run name>.json.
 """
@@ -16,7 +19,13 @@ import re
 import sys
 from pathlib import Path
 
+import torch
+
+from zoo import GANModule
 from zoo.cli.lightning_cli import main as cli
+
+sys.path.insert(0, str(Path(__file__).parent))
+from discriminator_gap import held_out_images, mean_d, training_images  # noqa: E402
 
 METRICS = ("test/fid", "test/fid_live", "test/precision", "test/recall", "test/density", "test/coverage")
 
@@ -34,9 +43,12 @@ def main() -> None:
     parser.add_argument("recipe")
     parser.add_argument("run", type=Path)
     parser.add_argument("--root", default="../shared/data")
+    parser.add_argument("--gap", action="store_true", help="also the discriminator's mean D on train and held out")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more `lightning test` arguments")
     args = parser.parse_args()
     points = []
+    if args.gap:
+        train, held_out = training_images(Path(args.recipe), args.root), held_out_images(args.root)
     for step, path in checkpoints(args.run):
         folder = Path("runs/zoo_eval") / f"curve_{args.run.name}_{step}"
         cli(["test", "--config", args.recipe, "--ckpt_path", str(path), "--trainer.logger", "false",
@@ -44,6 +56,11 @@ def main() -> None:
              "--data.root", args.root, "--data.download", "false", *args.extra])
         metrics = json.loads((folder / "test_results.json").read_text())["metrics"]
         points.append({"step": step, "checkpoint": str(path), **{k: metrics[k] for k in METRICS if k in metrics}})
+        if args.gap:
+            with torch.random.fork_rng():
+                gan = GANModule.load_from_checkpoint(path, weights_only=True).eval()
+                points[-1].update(mean_d_train=round(mean_d(gan, train), 4),
+                                  mean_d_held_out=round(mean_d(gan, held_out[: len(train)]), 4))
         print(points[-1], flush=True)
     report = {"command": "python " + " ".join(sys.argv), "recipe": args.recipe, "run": str(args.run),
               "steps": "both players' optimizer steps (a generator iteration is two)", "curve": points}

@@ -19,9 +19,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker per core: one thread each,
     torch.set_num_threads(1)
 
 # The slow tier: files whose tests run the console entry points in subprocesses, train, spawn DDP ranks, build a
-# wheel or loop over the registry's shipped weights. `python -m pytest -m "not slow"` runs the rest, the maths and
-# the modules in-process, in about a minute: a change's fast feedback. The README's command runs both tiers.
-SLOW_FILES = {"test_mistakes.py", "test_faults.py", "test_distributed.py", "test_wheel.py", "test_gpu_campaign.py",
+# wheel or loop over the registry's shipped weights, and single tests marked `@pytest.mark.slow` in other files.
+# `python -m pytest -m "not slow"` runs the rest, the maths and the modules in-process: a change's fast feedback.
+# The README's command runs both tiers.
+SLOW_FILES = {"test_mistakes.py", "test_distributed.py", "test_wheel.py", "test_gpu_campaign.py",
               "test_fast_path.py", "test_readme_runs.py", "test_cli.py", "test_startup.py", "test_looks.py",
               "test_user_calls.py", "test_shipped_models.py", "test_infogan_shipped.py",
               "test_sample_identity.py"}

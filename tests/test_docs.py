@@ -8,6 +8,7 @@ import docstring_parser
 import pytest
 import yaml
 
+import zoo
 from tests.conftest import REPO
 
 
@@ -43,3 +44,9 @@ def test_the_recipes_name_the_zoo_classes_a_user_meets():
 def test_every_argument_of_a_class_a_recipe_names_is_documented(class_path):
     module, _, name = class_path.rpartition(".")
     assert undocumented(getattr(importlib.import_module(module), name)) == []
+
+
+@pytest.mark.parametrize("name", sorted(zoo.COMPONENTS))
+def test_every_option_of_a_component_is_documented(name):
+    """The components a recipe configures (`--model.objective.help` prints these Args)."""
+    assert undocumented(getattr(zoo, name)) == []

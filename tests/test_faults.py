@@ -44,6 +44,7 @@ def train_until_nan(module, data, net: str, tmp_path):
     return str(error.value), last
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 def test_a_nan_in_the_vae_stops_training_naming_step_and_term_and_keeps_the_last_checkpoint(tmp_path):
     vae = VAEModule(partial(MLPEncoder, hidden=[16]), partial(MLPDecoder, hidden=[16]), latent_dim=2)
     message, last = train_until_nan(vae, Digits(batch_size=32), "decoder", tmp_path)
@@ -53,6 +54,7 @@ def test_a_nan_in_the_vae_stops_training_naming_step_and_term_and_keeps_the_last
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 def test_a_nan_in_the_discriminator_stops_the_gan_naming_the_d_loss(tmp_path):
     gan = GANModule(partial(MLPDecoder, hidden=[16]), partial(MLPEncoder, hidden=[16]), image_shape=(2,),
                     latent_dim=2, output_activation="identity")
@@ -68,6 +70,7 @@ class WeightsAtBatchStart(L.Callback):
         self.discriminator = {k: v.clone() for k, v in pl_module.discriminator.state_dict().items()}
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 def test_a_nan_in_g_loss_stops_the_gan_after_the_discriminator_step_and_before_the_generator_step(monkeypatch):
     import zoo.modules.gan_losses
 
@@ -105,6 +108,7 @@ def vae_checkpoint(tmp_path_factory):
     return fit.trainer.checkpoint_callback.last_model_path
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 def test_a_truncated_checkpoint_is_reported_as_such(vae_checkpoint, tmp_path):
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(open(vae_checkpoint, "rb").read()[:5000])
@@ -114,6 +118,7 @@ def test_a_truncated_checkpoint_is_reported_as_such(vae_checkpoint, tmp_path):
         main(["test", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--ckpt_path", str(broken)])
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 def test_a_checkpoint_of_the_other_module_kind_is_refused(vae_checkpoint):
     with pytest.raises(folders.WeightsError, match="is a zoo.VAEModule checkpoint, not a zoo.GANModule one"):
         GANModule.load_from_checkpoint(vae_checkpoint, weights_only=True)
@@ -156,6 +161,7 @@ def test_every_torch_load_in_the_project_is_weights_only():
     assert calls and all(ok for *_, ok in calls), calls
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 def test_sigterm_during_training_writes_a_checkpoint_at_that_step(tmp_path):
     command = [sys.executable, "-m", "zoo", "fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"),
                "--data.batch_size", "1", "--trainer.max_epochs", "1000", "--trainer.logger", "false",
@@ -181,6 +187,7 @@ class FirstEpochMetrics(L.Callback):
             self.metrics = {k: v.clone() for k, v in trainer.callback_metrics.items()}
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 @pytest.mark.parametrize("recipe", ["configs/vae/mlp_digits.yaml", "configs/gan/gan_mlp_mnist.yaml"])
 def test_bf16_mixed_precision_on_cpu_trains_with_finite_falling_losses(recipe, tmp_path, mnist_root):
     data = ["--data.root", str(mnist_root), "--data.val_size", "56"] if "mnist" in recipe else []
@@ -239,6 +246,7 @@ def resume_args(recipe: str, mnist_root) -> list[str]:
             "--trainer.deterministic", "true"]
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 @pytest.mark.parametrize("recipe", ["configs/vae/mlp_digits.yaml", "configs/gan/wgan_gp_mnist.yaml"])
 @pytest.mark.parametrize("stop", ["epoch_end", "sigterm_mid_epoch"])
 def test_a_run_resumed_from_its_last_checkpoint_ends_with_the_same_weights(recipe, stop, tmp_path, mnist_root):
@@ -269,6 +277,7 @@ def test_a_run_resumed_from_its_last_checkpoint_ends_with_the_same_weights(recip
     assert_same_weights(resumed, straight)
 
 
+@pytest.mark.slow  # trains, or runs the command in a subprocess
 def test_a_run_killed_with_sigkill_resumes_from_its_last_step_checkpoint_to_the_same_weights(tmp_path, mnist_root):
     common = resume_args("configs/vae/mlp_digits.yaml", mnist_root)
     straight = main(["fit", *common, "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path / "a")])

@@ -43,3 +43,16 @@ def test_importing_the_zoo_leaves_the_processs_warning_filters_alone():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_training_process_loads_one_openmp_runtime():
+    """scikit-learn ships its own libgomp; imported by the modules a fit loads (through prdc, the GMM sampler, MIG),
+    it put a second OpenMP runtime beside torch's into every training process (issue 28's lead). It is imported
+    only where it is used."""
+    probe = ("import sys; import zoo.modules.vae, zoo.modules.gan, zoo.modules.vqvae, zoo.callbacks, zoo.data, "
+             "zoo.cli.lightning_cli; "
+             "print(sorted({line.split()[-1].rpartition('/')[2] for line in open('/proc/self/maps') "
+             "if 'gomp' in line}), 'sklearn' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['libgomp.so.1'] False"

@@ -12,7 +12,6 @@ which rebuilds it (unfitted) before the weights are loaded.
 """
 
 import torch
-from sklearn.mixture import GaussianMixture
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal, kl_divergence
 
@@ -29,6 +28,8 @@ class GaussianMixtureSampler(nn.Module):
         self.register_buffer("scale_tril", torch.eye(latent_dim).repeat(num_components, 1, 1))  # (M, L, L)
 
     def fit(self, means: torch.Tensor, stds: torch.Tensor) -> None:
+        from sklearn.mixture import GaussianMixture  # when used: scikit-learn loads an OpenMP runtime of its own
+
         gmm = GaussianMixture(len(self.weights), covariance_type="full", random_state=self.seed)
         gmm.fit(means.double().cpu().numpy())
         for buffer, fitted in [(self.weights, gmm.weights_), (self.means, gmm.means_),

@@ -13,7 +13,6 @@ import io
 
 import numpy as np
 import torch
-from prdc import compute_prdc
 
 PRECISION_RECALL_K = 3
 DENSITY_COVERAGE_K = 5
@@ -24,6 +23,10 @@ PROTOCOL = {"precision_recall": f"Kynkaanniemi et al. 2019, k={PRECISION_RECALL_
 def manifold_metrics(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
     """precision, recall, density and coverage of features `fake` (M, F) against `real` (N, F)."""
     real, fake = (np.ascontiguousarray(t.detach().float().cpu().numpy()) for t in (real, fake))
+    # imported here: prdc imports scikit-learn, whose own OpenMP runtime would otherwise load into every training
+    # process beside torch's (zoo.distributions.samplers)
+    from prdc import compute_prdc
+
     with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the two set sizes
         precision_recall = compute_prdc(real, fake, PRECISION_RECALL_K)
         density_coverage = compute_prdc(real, fake, DENSITY_COVERAGE_K)

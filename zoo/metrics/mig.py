@@ -13,7 +13,6 @@ Chen et al. estimate I(z_j; v_k) from q(z|x) rather than from histograms of its 
 """
 
 import numpy as np
-from sklearn.metrics import mutual_info_score
 
 
 def discretise(latents: np.ndarray, bins: int = 20) -> np.ndarray:
@@ -27,11 +26,15 @@ def discretise(latents: np.ndarray, bins: int = 20) -> np.ndarray:
 
 def mutual_information_matrix(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """I(z_j; v_k) in nats, (L, K), of discrete latents (N, L) and discrete factors (N, K)."""
+    from sklearn.metrics import mutual_info_score  # when used: scikit-learn loads an OpenMP runtime of its own
+
     return np.array([[mutual_info_score(factor, code) for factor in factors.T] for code in codes.T])
 
 
 def factor_entropies(factors: np.ndarray) -> np.ndarray:
     """H(v_k) in nats, (K,), of the empirical distribution of each factor."""
+    from sklearn.metrics import mutual_info_score
+
     return np.array([mutual_info_score(factor, factor) for factor in factors.T])
 
 
