@@ -2,12 +2,14 @@
 one migration step per version from theirs to today's, and a file never relies on a default that changed since."""
 
 import inspect
+import json
 
 import lightning
 import pytest
 import torch
 import yaml
 
+from tests.conftest import REPO
 from zoo import GANModule, VAEModule, kinds
 from zoo.distributions import BernoulliLikelihood
 from zoo.errors import WeightsError
@@ -198,3 +200,30 @@ def test_a_checkpoint_whose_option_was_renamed_loads_through_the_step(tmp_path, 
     monkeypatch.setattr(migrations, "FORMAT_VERSION", migrations.FORMAT_VERSION + 1)
     loaded = VAEModule.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
     assert loaded.hparams.latent_dim == 4 and "code_size" not in loaded.hparams
+
+
+@pytest.mark.slow  # a fit and a test through the command
+def test_the_command_tests_a_version_1_checkpoint_through_the_migration(tmp_path):
+    """`lightning test --ckpt_path` puts a checkpoint's hyper-parameters over the recipe's (Lightning's
+    _parse_ckpt_path): a checkpoint written before format 2 (flat options) must be read through the migration
+    there too, not only by load_from_checkpoint."""
+    from zoo.cli.lightning_cli import main
+
+    recipe = str(REPO / "configs/vae/mlp_digits.yaml")
+    common = ["--config", recipe, "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
+    fit = main(["fit", *common, "--trainer.fast_dev_run", "true", "--trainer.default_root_dir", str(tmp_path / "a"),
+                "--trainer.enable_checkpointing", "true"])
+    new = tmp_path / "new.ckpt"
+    fit.trainer.save_checkpoint(new)
+    checkpoint = torch.load(new, weights_only=True)
+    today = checkpoint["hyper_parameters"]
+    flat = version_1_vae_options(**{key: value for key, value in today.items()
+                                    if key not in ("prior", "objective", "test_nll")},
+                                 beta=0.5, test_num_samples=3)
+    checkpoint.update(hyper_parameters=flat, zoo_format_version=1)
+    torch.save(checkpoint, old := tmp_path / "old.ckpt")
+    test = main(["test", *common, "--ckpt_path", str(old), "--trainer.fast_dev_run", "true",
+                 "--trainer.default_root_dir", str(tmp_path / "b")])
+    assert test.model.objective.beta == 0.5 and test.model.test_nll.num_samples == 3
+    report = json.loads((tmp_path / "b" / "test_results.json").read_text())
+    assert "test/nll" in report["metrics"]

@@ -122,9 +122,11 @@ class ZooCLI(LightningCLI):
         """Lightning puts a checkpoint's hyper-parameters over the command line's (Lightning-AI/pytorch-lightning
         PR 21455); put the `--model.<name> value` arguments given on the command line back on top, so that,
         for instance, `lightning test ... --ckpt_path c.ckpt --model.test_nll.num_samples 100` uses k=100.
-        A missing, corrupted or other-module checkpoint fails here, with a message saying which."""
+        A missing, corrupted or other-module checkpoint fails here, with a message saying which; a zoo module's
+        checkpoint of an older format is read through zoo.hub.migrations first, as load_from_checkpoint reads it."""
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        kinds = []
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
             recipe = self.config[subcommand].model.as_dict()
             trusted = tuple(value for _, key, value in leaves(recipe) if key == "class_path")  # named by you
@@ -136,11 +138,24 @@ class ZooCLI(LightningCLI):
                 folders.check_checkpoint_kind(ckpt_path, kinds[0])
                 stored = {"class_path": hparams.get("_class_path", kinds[0]), "init_args": hparams}
                 check_fits(stored, recipe, f"--ckpt_path {ckpt_path}", None, classes_only=True)
-        super()._parse_ckpt_path()
+        if kinds and Path(ckpt_path).is_file():
+            migrated = folders.read_migrated_checkpoint(ckpt_path, kinds[0])["hyper_parameters"]
+            self.put_checkpoint_hyperparameters(migrated, subcommand)
+        else:
+            super()._parse_ckpt_path()
         overrides = model_arguments(self.given_args)
         if overrides and subcommand:
             model = {"class_path": self.config[subcommand].model.class_path, "init_args": overrides}
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
+
+    def put_checkpoint_hyperparameters(self, hparams: dict, subcommand: str) -> None:
+        """What Lightning's _parse_ckpt_path does with a checkpoint's hyper-parameters, for ones already read."""
+        hparams = {key: value for key, value in hparams.items() if key != "_instantiator"}
+        if not hparams:
+            return
+        if "_class_path" in hparams:
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
 
     def after_test(self) -> None:
         trainer = self.trainer
