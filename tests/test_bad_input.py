@@ -18,7 +18,7 @@ from zoo.cli.console import console
 from zoo.cli.lightning_cli import main, resolve_weights
 from zoo.data import Digits
 from zoo.errors import InputError, NonFiniteError, UnknownEntryError, WeightsError, debug_requested, one_line_errors
-from zoo.hub import folders, registry
+from zoo.hub import folders, migrations, registry
 from zoo.nets import MLPDecoder, MLPEncoder
 
 DIGITS = str(REPO / "configs/vae/mlp_digits.yaml")
@@ -45,7 +45,8 @@ def mlp_checkpoint(tmp_path_factory) -> Path:
     vae = registry.load_pretrained("vae_mlp.mnist")
     path = tmp_path_factory.mktemp("ckpt") / "last.ckpt"
     torch.save({"state_dict": vae.state_dict(), "hyper_parameters": {"_class_path": "zoo.VAEModule", **vae.hparams},
-                "pytorch-lightning_version": L.__version__, "epoch": 0, "global_step": 0}, path)
+                "pytorch-lightning_version": L.__version__, "epoch": 0, "global_step": 0,
+                "zoo_format_version": migrations.FORMAT_VERSION}, path)
     return path
 
 

@@ -240,7 +240,7 @@ def resume_args(recipe: str, mnist_root) -> list[str]:
                  "--model.lr_scheduler.class_path", "torch.optim.lr_scheduler.ExponentialLR",
                  "--model.lr_scheduler.init_args.gamma", "0.8"]
     else:
-        extra = ["--model.kl_warmup_steps", "10"]
+        extra = ["--model.objective.kl_warmup_steps", "10"]
     return ["--config", str(REPO / recipe), *extra, "--trainer.limit_train_batches", "4",
             "--trainer.limit_val_batches", "1", "--trainer.logger", "false", "--seed_everything", "0",
             "--trainer.deterministic", "true"]

@@ -62,7 +62,7 @@ def test_toy_gan_cards_agree_with_a_fresh_lightning_test(name, recipe, tmp_path)
     kl_sd = math.sqrt(2 * (modes - 1) + 8 * n_hq * kl) / (2 * n_hq)
     assert abs(measured["test/reverse_kl"] - kl) <= 3 * kl_sd + (modes - 1) / (2 * n_hq)
     # d_loss: a mean over the held-out points and as many generated ones; its noise from the per-point losses
-    assert gan.hparams.objective == "non_saturating"  # d_loss = mean softplus(-l(real)) + mean softplus(l(fake))
+    assert gan.objective.loss == "non_saturating"  # d_loss = mean softplus(-l(real)) + mean softplus(l(fake))
     data = ToyMixture(protocol["ToyModes"]["data"].split(":")[0])
     data.setup("test")
     real = data.val_set.tensors[0]

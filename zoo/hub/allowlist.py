@@ -20,7 +20,8 @@ from functools import cache
 from zoo.errors import UntrustedConfigError
 from zoo.kinds import CLASSIFIER, COMPONENTS, KINDS
 
-MODULES = (*(kind.class_path for kind in KINDS), *(kind.defined_at for kind in KINDS), *COMPONENTS, CLASSIFIER)
+MODULES = (*(kind.class_path for kind in KINDS), *(kind.defined_at for kind in KINDS), *COMPONENTS,
+           *(f"zoo.{path.rpartition('.')[2]}" for path in COMPONENTS), CLASSIFIER)  # components: zoo.<Name> too
 LIKELIHOODS = ("BernoulliLikelihood", "GaussianLikelihood")  # in zoo.distributions
 INSTANTIATORS = ("lightning.pytorch.cli.instantiate_module", "pytorch_lightning.cli.instantiate_module")
 IMPORT_KEYS = ("class_path", "_class_path", "_instantiator", "callable")  # keys whose value is always an import path
