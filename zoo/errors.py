@@ -19,6 +19,13 @@ class InputError(ZooError, ValueError):
     """A hyper-parameter, tensor or option the zoo cannot use."""
 
 
+def refuse(owner: str, problems) -> None:
+    """Raise `InputError("<owner>: <message>")` for the first (failed, message) pair of `problems` that failed."""
+    for failed, message in problems:
+        if failed:
+            raise InputError(f"{owner}: {message}")
+
+
 class WeightsError(ZooError, RuntimeError):
     """A weights file, weights folder or checkpoint that cannot be used as given."""
 

@@ -1,5 +1,6 @@
 """Networks, likelihoods and optimizers are passed to modules as factories: a class, a
-`functools.partial` of one, or its config `{"class_path": ..., "init_args": {...}}` as in YAML.
+`functools.partial` of one, or its config `{"class_path": ..., "init_args": {...}}` as in YAML. Option groups
+(GANObjective, VAEPrior, ...) are passed as components: the dataclass, its fields as a dict, or one field's value.
 
 Modules keep the config form in their hyper-parameters, so a checkpoint holds no pickled code and
 loads with `torch.load(weights_only=True)`.
@@ -41,3 +42,13 @@ def keep_factories_as_configs(hparams, names: tuple[str, ...]) -> None:
     for name in names:
         hparams[name] = as_config(hparams[name])
     hparams.pop("_instantiator", None)
+
+
+def as_component(cls: type, given: Any, shorthand: str):
+    """The component `cls` as a module was given it: the object itself, its fields as a dict (a checkpoint's
+    hyper-parameters), or the value of its field `shorthand` alone (a recipe's `objective: hinge`)."""
+    if isinstance(given, cls):
+        return given
+    if isinstance(given, dict):
+        return cls(**given)
+    return cls(**{shorthand: given})

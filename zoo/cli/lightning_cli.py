@@ -130,17 +130,16 @@ class ZooCLI(LightningCLI):
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
             recipe = self.config[subcommand].model.as_dict()
             trusted = tuple(value for _, key, value in leaves(recipe) if key == "class_path")  # named by you
-            hparams = folders.read_hyperparameters(ckpt_path, trusted)
             model_class = folders.import_object(recipe["class_path"])
             kinds = [kind.class_path for kind in KINDS
                      if issubclass(model_class, folders.import_object(kind.class_path))]
-            if kinds:
-                folders.check_checkpoint_kind(ckpt_path, kinds[0])
-                stored = {"class_path": hparams.get("_class_path", kinds[0]), "init_args": hparams}
-                check_fits(stored, recipe, f"--ckpt_path {ckpt_path}", None, classes_only=True)
-        if kinds and Path(ckpt_path).is_file():
-            migrated = folders.read_migrated_checkpoint(ckpt_path, kinds[0])["hyper_parameters"]
-            self.put_checkpoint_hyperparameters(migrated, subcommand)
+            if not kinds:
+                folders.read_hyperparameters(ckpt_path, trusted)  # the allow-list, before Lightning reads them
+        if kinds:  # a zoo module's checkpoint: read once, checked, in today's format
+            hparams = folders.read_migrated_checkpoint(ckpt_path, kinds[0], trusted)["hyper_parameters"]
+            stored = {"class_path": hparams.get("_class_path", kinds[0]), "init_args": hparams}
+            check_fits(stored, recipe, f"--ckpt_path {ckpt_path}", None, classes_only=True)
+            self.put_checkpoint_hyperparameters(hparams, subcommand)
         else:
             super()._parse_ckpt_path()
         overrides = model_arguments(self.given_args)

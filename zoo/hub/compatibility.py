@@ -11,7 +11,8 @@ from zoo.errors import WeightsError
 ARCHITECTURE = ("encoder", "decoder", "likelihood", "generator", "discriminator", "image_shape", "latent_dim",
                 "num_classes", "pac", "ema_decay", "num_codes", "code_dim")
 HEAD_SHAPE = ("categories", "continuous", "learn_variance")  # a GAN head's options that decide D's outputs
-PRIOR_SHAPE = ("kind", "num_pseudo_inputs", "top_latent_dim", "top_hidden", "top_activation", "hierarchy")  # a VAE's
+# a VAEPrior's options that decide the weights: the pseudo-inputs, the second stochastic layer's networks
+PRIOR_SHAPE = ("kind", "num_pseudo_inputs", "top_latent_dim", "top_hidden", "top_activation", "hierarchy")
 
 
 def class_name(class_path) -> str:

@@ -123,12 +123,12 @@ def check_checkpoint_kind(path: str | Path, expected: str, hparams: dict | None 
                            f"{kind.split('.')[-1]}.load_from_checkpoint or its own recipe")
 
 
-def read_migrated_checkpoint(path: str | Path, expected: str) -> dict:
+def read_migrated_checkpoint(path: str | Path, expected: str, trusted: tuple[str, ...] = ()) -> dict:
     """A checkpoint of the module `expected` (e.g. zoo.VAEModule), read once, its hyper-parameters checked against
-    the allow-list and the kind and migrated to today's format (zoo.hub.migrations)."""
+    the allow-list (and `trusted`) and the kind and migrated to today's format (zoo.hub.migrations)."""
     checkpoint = read_checkpoint(path)
     hparams = checkpoint.get("hyper_parameters", {})
-    check_config(hparams, f"{path} (hyper-parameters)")
+    check_config(hparams, f"{path} (hyper-parameters)", trusted)
     check_checkpoint_kind(path, expected, hparams)
     migrated = migrate(expected, hparams, checkpoint.get("zoo_format_version", 0), source=str(path))
     return {**checkpoint, "hyper_parameters": migrated}

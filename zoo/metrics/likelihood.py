@@ -29,8 +29,6 @@ from zoo.modules.compile import CompileFallbackWarning  # its own class, so that
 COMPILED = weakref.WeakKeyDictionary()  # vae -> compiled log_likelihood(vae, z, x, labels), holding no vae
 
 
-
-
 @dataclass(frozen=True)
 class NLLEstimate:
     """How `lightning test` estimates a VAE's -log p(x) (VAEModule's `test_nll`): test/nll and test/bits_per_dim.

@@ -29,7 +29,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from zoo.errors import InputError
+from zoo.errors import InputError, refuse
 
 
 def gaussian_nll(mean: torch.Tensor, log_std: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -65,9 +65,7 @@ class InfoGANHead:
             (min(weight, continuous_weight) < 0, "weight and continuous_weight must be >= 0"),
             (not categories and not continuous, "InfoGAN's Q needs a code: categories or continuous > 0"),
         ]
-        for failed, message in problems:
-            if failed:
-                raise InputError(f"InfoGANHead: {message}")
+        refuse("InfoGANHead", problems)
         self.categories, self.continuous = categories, continuous
         self.weight, self.continuous_weight, self.learn_variance = weight, continuous_weight, learn_variance
         self.size = categories + continuous * (2 if learn_variance else 1)

@@ -21,8 +21,8 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from zoo.base import ZooModule
-from zoo.errors import InputError
-from zoo.factories import build, keep_factories_as_configs
+from zoo.errors import InputError, refuse
+from zoo.factories import as_component, build, keep_factories_as_configs
 from zoo.metrics.clustering import ClusteringAccuracy
 from zoo.modules.augment import diff_augment, parse_policy
 from zoo.modules.auxiliary import ACGANHead, InfoGANHead
@@ -89,7 +89,7 @@ class GANModule(ZooModule):
         super().__init__()
         image_shape = tuple(image_shape)
         check_hyperparameters(latent_dim, num_classes, ema_decay, pac, output_activation, head)
-        self.objective = GANObjective.of(objective)
+        self.objective = as_component(GANObjective, objective, "loss")
         objective = asdict(self.objective)  # plain data in the hyper-parameters, which save_hyperparameters reads
         parse_policy(diffaugment)  # a policy it cannot read is refused here, not at the first step
         self.save_hyperparameters()
@@ -377,6 +377,4 @@ def check_hyperparameters(latent_dim, num_classes, ema_decay, pac, output_activa
         (pac > 1 and head is not None, "an auxiliary head (InfoGAN, ACGAN) judges one image at a time: use pac = 1"),
         (output_activation not in ("sigmoid", "identity"), f"unknown output_activation {output_activation!r}"),
     ]
-    for failed, message in problems:
-        if failed:
-            raise InputError(f"GANModule: {message}")
+    refuse("GANModule", problems)

@@ -31,7 +31,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from zoo.errors import InputError
+from zoo.errors import InputError, refuse
 
 Objective = Literal["minimax", "non_saturating", "hinge", "wasserstein", "least_squares", "relativistic",
                     "relativistic_average"]
@@ -139,18 +139,7 @@ class GANObjective:
              "gradient_penalty, r1_gamma and r2_gamma must be >= 0"),
             (self.r1_every < 1, f"r1_every must be >= 1, got {self.r1_every}"),
         ]
-        for failed, message in problems:
-            if failed:
-                raise InputError(f"GANObjective: {message}")
-
-    @classmethod
-    def of(cls, objective: "GANObjective | dict | str") -> "GANObjective":
-        """The objective as given to GANModule: itself, its fields as a dict (a checkpoint's), or a loss's name."""
-        if isinstance(objective, cls):
-            return objective
-        if isinstance(objective, dict):
-            return cls(**objective)
-        return cls(loss=objective)
+        refuse("GANObjective", problems)
 
     @property
     def paired(self) -> bool:

@@ -48,8 +48,8 @@ from zoo.distributions import (
 from zoo.distributions.kl_decomposition import kl_decomposition
 from zoo.distributions.mmd import mmd_squared
 from zoo.distributions.samplers import build_sampler
-from zoo.errors import InputError
-from zoo.factories import build, keep_factories_as_configs
+from zoo.errors import InputError, refuse
+from zoo.factories import as_component, build, keep_factories_as_configs
 from zoo.metrics.likelihood import NLLEstimate, bits_per_dim, importance_sampled_log_likelihood
 from zoo.modules.compile import CompiledOrEager
 from zoo.modules.guards import check_finite
@@ -99,7 +99,7 @@ class VAEModule(ZooModule):
         """What sample(n) draws from, in words, for the card: the prior, or the ex-post sampler made the default."""
         sampler = init_args.get("sampler", "prior")
         if sampler == "prior":
-            prior = VAEPrior.of(init_args.get("prior", "gaussian"))
+            prior = as_component(VAEPrior, init_args.get("prior", "gaussian"), "kind")
             return "the VampPrior" if prior.kind == "vamp" else f"the prior N(0, {prior.scale}^2 I)"
         options = (init_args.get("ex_post_samplers") or {}).get(sampler, {})
         fitted = (f"a {options['num_components']}-component Gaussian mixture" if "num_components" in options
@@ -125,8 +125,9 @@ class VAEModule(ZooModule):
     ):
         super().__init__()
         image_shape = tuple(image_shape)
-        self.prior_options, self.objective = VAEPrior.of(prior), VAEObjective.of(objective)
-        self.test_nll = test_nll if isinstance(test_nll, NLLEstimate) else NLLEstimate(**test_nll)
+        self.prior_options = as_component(VAEPrior, prior, "kind")
+        self.objective = as_component(VAEObjective, objective, "bound")
+        self.test_nll = as_component(NLLEstimate, test_nll, "num_samples")
         check_hyperparameters(latent_dim, num_classes, self.prior_options)
         self.objective.check_prior(self.prior_options)
         # the components as plain data, which save_hyperparameters reads from these names
@@ -519,9 +520,7 @@ def check_hyperparameters(latent_dim, num_classes, prior: VAEPrior) -> None:
         (num_classes < 0, f"num_classes must be >= 0, got {num_classes}"),
         (prior.kind == "vamp" and num_classes > 0, "the VampPrior is for unconditional models: use num_classes=0"),
     ]
-    for failed, message in problems:
-        if failed:
-            raise InputError(f"VAEModule: {message}")
+    refuse("VAEModule", problems)
 
 
 @torch.no_grad()

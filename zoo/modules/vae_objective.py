@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from zoo.distributions.mmd import Kernel
-from zoo.errors import InputError
+from zoo.errors import InputError, refuse
 
 
 @dataclass(frozen=True)
@@ -67,18 +67,7 @@ class VAEObjective:
              "with tc_weights the KL's weights are tc_weights: leave beta=1 and free_bits=0"),
             (tc and iwae, "tc_weights weigh the ELBO's KL: use bound='elbo'"),
         ]
-        for failed, message in problems:
-            if failed:
-                raise InputError(f"VAEObjective: {message}")
-
-    @classmethod
-    def of(cls, objective: "VAEObjective | dict | str") -> "VAEObjective":
-        """The objective as given to VAEModule: itself, its fields as a dict (a checkpoint's), or a bound's name."""
-        if isinstance(objective, cls):
-            return objective
-        if isinstance(objective, dict):
-            return cls(**objective)
-        return cls(bound=objective)
+        refuse("VAEObjective", problems)
 
     def check_prior(self, prior) -> None:
         """Refuse the options that need a prior factorising over one stochastic layer (zoo.modules.vae_prior) when it

@@ -9,7 +9,7 @@ docstring gives the maths of both hierarchies.
 from dataclasses import dataclass, field
 from typing import Literal
 
-from zoo.errors import InputError
+from zoo.errors import refuse
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,7 @@ class VAEPrior:
             (self.hierarchy not in ("bottom_up", "top_down"),
              f"hierarchy must be 'bottom_up' or 'top_down', got {self.hierarchy!r}"),
         ]
-        for failed, message in problems:
-            if failed:
-                raise InputError(f"VAEPrior: {message}")
-
-    @classmethod
-    def of(cls, prior: "VAEPrior | dict | str") -> "VAEPrior":
-        """The prior as given to VAEModule: itself, its fields as a dict (a checkpoint's), or a kind's name."""
-        if isinstance(prior, cls):
-            return prior
-        if isinstance(prior, dict):
-            return cls(**prior)
-        return cls(kind=prior)
+        refuse("VAEPrior", problems)
 
     @property
     def top_down(self) -> bool:

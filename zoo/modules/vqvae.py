@@ -31,7 +31,7 @@ from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from zoo.base import ZooModule
-from zoo.errors import InputError
+from zoo.errors import InputError, refuse
 from zoo.factories import build, keep_factories_as_configs
 from zoo.modules.guards import check_finite
 from zoo.modules.inputs import check_count, check_images, check_labels, check_latents, check_values
@@ -325,9 +325,7 @@ def check_hyperparameters(num_codes, code_dim, commitment_cost, codebook_decay, 
         (prior_start_epoch < 0, f"prior_start_epoch must be >= 0, got {prior_start_epoch}"),
         (temperature <= 0, f"temperature must be > 0, got {temperature}"),
     ]
-    for failed, message in problems:
-        if failed:
-            raise InputError(f"VQVAEModule: {message}")
+    refuse("VQVAEModule", problems)
 
 
 @torch.no_grad()
