@@ -44,18 +44,21 @@ def test_mmd_has_mean_zero_for_one_distribution_and_grows_with_a_shift():
     assert shifted > same.mean() + 6 * same.std()
 
 
-def test_the_loss_adds_lambda_times_the_mmd_of_posterior_samples_against_prior_samples():
+@pytest.mark.parametrize("prior_draws", [0, 11])
+def test_the_loss_adds_lambda_times_the_mmd_of_posterior_samples_against_prior_samples(prior_draws):
     model, lam, beta = LinearGaussian.make(s=1.5), 7.0, 0.5
     x = torch.from_numpy(model.sample(6))
-    vae = model.vae(np.array([0.3, -0.5]), 2.0, objective=VAEObjective(beta=beta, mmd_weight=lam))
+    objective = VAEObjective(beta=beta, mmd_weight=lam, mmd_prior_draws=prior_draws)
+    vae = model.vae(np.array([0.3, -0.5]), 2.0, objective=objective)
     torch.manual_seed(3)
     loss, logs, _, _ = vae.step((x, None))
     plain = -(logs["reconstruction"] - beta * logs["kl"])
 
-    torch.manual_seed(3)  # replay the draws: z ~ q(z|x) for the batch, then as many z ~ p(z) = N(0, s^2 I)
+    torch.manual_seed(3)  # replay the draws: z ~ q(z|x) for the batch, then prior_draws (0: 6) z ~ p(z) = N(0, s^2 I)
     posterior = vae.encode(x)
     z = posterior.mean + posterior.stddev * torch.randn(6, 2, dtype=torch.float64)
-    from_prior = torch.normal(torch.zeros(6, 2, dtype=torch.float64), torch.full((6, 2), 1.5, dtype=torch.float64))
+    m = prior_draws or 6
+    from_prior = torch.normal(torch.zeros(m, 2, dtype=torch.float64), torch.full((m, 2), 1.5, dtype=torch.float64))
     expected = numpy_mmd_squared(z.detach().numpy(), from_prior.numpy(), 1.5)
     assert logs["mmd"].item() == pytest.approx(expected, rel=1e-9)
     assert loss.item() == pytest.approx(plain.item() + lam * expected, rel=1e-9)

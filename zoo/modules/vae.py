@@ -391,8 +391,9 @@ class VAEModule(ZooModule):
                 logs.update(terms._asdict())
                 kl_term = sum(weight * term for weight, term in zip(objective.tc_weights, terms, strict=True))
             loss = -(logs["reconstruction"] - beta * kl_term)
-            if objective.mmd_weight:  # one z per image from the aggregate posterior against as many from p(z)
-                logs["mmd"] = mmd_squared(z[0], prior.sample((len(x),)), self.prior_options.scale, objective.mmd_kernel)
+            if objective.mmd_weight:  # one z per image from the aggregate posterior against draws from p(z)
+                draws = prior.sample((objective.mmd_prior_draws or len(x),))
+                logs["mmd"] = mmd_squared(z[0], draws, self.prior_options.scale, objective.mmd_kernel)
                 loss = loss + objective.mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
