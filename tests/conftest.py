@@ -18,14 +18,13 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker per core: one thread each,
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
 
-# The slow tier: files whose tests run the console entry points in subprocesses, train, spawn DDP ranks, build a
-# wheel or loop over the registry's shipped weights, and single tests marked `@pytest.mark.slow` in other files.
-# `python -m pytest -m "not slow"` runs the rest, the maths and the modules in-process: a change's fast feedback.
+# The slow tier: files whose tests run the console entry points in subprocesses, train or build a wheel, and the
+# tests marked `@pytest.mark.slow` in other files (over a second each: DDP ranks, fits, thousands of samples per
+# shipped entry). `python -m pytest -m "not slow"` runs the rest, the maths, the modules in-process and each
+# shipped entry's quick checks: a change's fast feedback.
 # The README's command runs both tiers.
 SLOW_FILES = {"test_mistakes.py", "test_distributed.py", "test_wheel.py", "test_gpu_campaign.py",
-              "test_fast_path.py", "test_readme_runs.py", "test_cli.py", "test_startup.py", "test_looks.py",
-              "test_user_calls.py", "test_shipped_models.py", "test_infogan_shipped.py",
-              "test_sample_identity.py"}
+              "test_fast_path.py", "test_readme_runs.py", "test_cli.py", "test_shipped_models.py"}
 
 
 # The files whose tests take longest, run first: with `--dist worksteal` the two workers then end on short tests

@@ -51,6 +51,7 @@ def mlp_checkpoint(tmp_path_factory) -> Path:
 
 
 # --- the command line ----------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_testing_without_weights_is_refused_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     args = cli(["test", "--config", DIGITS], tmp_path)
     line = one_line_error(partial(console, args), capsys)
@@ -69,6 +70,7 @@ def test_a_checkpoint_of_another_architecture_than_the_recipe_is_refused(mlp_che
     assert "encoder: MLPEncoder vs ConvEncoder" in line and "decoder: MLPDecoder vs ConvDecoder" in line
 
 
+@pytest.mark.slow
 def test_weights_of_another_kind_of_entry_are_refused_naming_its_recipe(tmp_path, capsys):
     line = one_line_error(partial(console, cli(["test", "--config", DIGITS, "--weights", "gan_mlp.mnist"], tmp_path)),
                           capsys)

@@ -60,12 +60,14 @@ def mixture_points(data: ToyMixture, n: int = 4000) -> torch.Tensor:
     return torch.cat([real, fake])
 
 
+@pytest.mark.slow
 def test_generator_was_frozen(trained_discriminator):
     gan, _ = trained_discriminator
     assert gan.generator.linear.weight[0, 0].item() == GENERATOR_SCALE
     assert gan.generator_iterations.item() == 800  # 8 epochs of 100 batches
 
 
+@pytest.mark.slow
 def test_training_the_discriminator_drives_it_to_the_optimum(trained_discriminator):
     gan, data = trained_discriminator
     x = mixture_points(data)
@@ -82,6 +84,7 @@ def test_training_the_discriminator_drives_it_to_the_optimum(trained_discriminat
     assert discriminator_gap(untrained, exact) > 0.2  # the tolerance separates trained from untrained
 
 
+@pytest.mark.slow
 def test_value_of_the_game_at_the_optimum_is_minus_log4_plus_2_jsd(trained_discriminator):
     gan, data = trained_discriminator
     grid = torch.linspace(-8, 8, 200_001)[:, None]

@@ -1,5 +1,9 @@
 """The house's layout: zoo/'s top level stays small, and the release pipeline is a `zoo` command of the package."""
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from tests.conftest import REPO
@@ -33,3 +37,12 @@ def test_zoo_release_outside_a_checkout_is_one_line(tmp_path, monkeypatch, capsy
 def test_every_package_folder_has_its_init_so_the_wheel_carries_it():
     folders = {path.parent for path in (REPO / "zoo").rglob("*.py") if "__pycache__" not in path.parts}
     assert [folder for folder in folders if not (folder / "__init__.py").is_file()] == []
+
+
+@pytest.mark.slow
+def test_the_fast_tier_keeps_at_least_seventy_percent_of_the_tests():
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-p", "no:cacheprovider", "-m",
+               "not slow", str(REPO / "tests")]
+    collected = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    fast, total = map(int, re.search(r"(\d+)/(\d+) tests collected", collected.stdout).groups())
+    assert fast >= 0.7 * total, f"the fast tier holds {fast} of {total} tests"

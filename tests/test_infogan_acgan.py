@@ -337,6 +337,7 @@ def test_asked_class_accuracy_counts_the_samples_read_as_their_asked_class(monke
 
 
 # --- the recipes fit, checkpoint, reload and test -------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["infogan_mnist", "acgan_mnist"])
 def test_recipe_fits_checkpoints_reloads_and_reports_its_metric(recipe, mnist_root, tmp_path):
     common = ["--config", str(REPO / f"configs/gan/{recipe}.yaml"), "--data.root", str(mnist_root),
@@ -381,6 +382,7 @@ def test_weights_with_an_auxiliary_head_do_not_fit_a_recipe_without_it_whatever_
         check_fits(infogan, {**infogan, "init_args": {**infogan["init_args"], "head": fewer_codes}}, "weights", None)
 
 
+@pytest.mark.slow
 def test_a_spectrally_normalised_infogan_discriminator_has_unit_norm_layers():
     torch.manual_seed(0)
     net = InfoGANDiscriminator((1, 28, 28), 1, norm="none", spectral_norm=True)

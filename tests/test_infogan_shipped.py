@@ -4,6 +4,7 @@ retrained entry: 0.896, short of the issue's 0.9), and Q recovers the code it
 was given (at least 0.99). The pair tells a broken wiring (Q fails) from a wrong factorisation (Q succeeds, the code
 means something other than the digit: the entry before issue 26, agreement 0.54 with Q at 0.999)."""
 
+import pytest
 import torch
 
 import zoo
@@ -20,6 +21,7 @@ def samples_by_code(gan) -> tuple[torch.Tensor, torch.Tensor]:
     return gan.sample(len(codes), code=codes), codes
 
 
+@pytest.mark.slow
 def test_each_categorical_code_draws_one_digit():
     gan = zoo.load_pretrained("infogan.mnist")
     images, codes = samples_by_code(gan)
@@ -29,6 +31,7 @@ def test_each_categorical_code_draws_one_digit():
     assert agreement >= 0.85, f"codes agree with the digit classifier on {agreement:.3f} of samples"
 
 
+@pytest.mark.slow
 def test_q_recovers_the_code_it_was_given():
     gan = zoo.load_pretrained("infogan.mnist")
     images, codes = samples_by_code(gan)

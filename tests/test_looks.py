@@ -34,6 +34,7 @@ def test_it_goes_red_on_the_conv_vae_sampled_from_its_prior():
     assert {"confidence", "ink"} <= set(problems), problems
 
 
+@pytest.mark.slow
 def test_it_reads_real_looking_digits_as_passing():
     """The sample grids of a model that draws what the classifier was trained on pass: a stand-in module whose
     sample() returns the classifier's own confident inputs (the shipped cGAN's class-asked digits)."""

@@ -35,12 +35,14 @@ def fid_of(real: torch.Tensor, fake: torch.Tensor, extractor: nn.Module | None =
     return quality.compute()
 
 
+@pytest.mark.slow
 def test_fid_of_a_set_against_itself_is_zero(digits):
     results = fid_of(digits, digits)
     assert abs(results["fid"]) < 1e-3
     assert abs(results["kid_mean"]) < 3 * results["kid_std"] / 20**0.5  # unbiased: zero within its error
 
 
+@pytest.mark.slow
 def test_fid_and_kid_grow_with_added_noise(digits):
     generator = torch.Generator().manual_seed(0)
     noisy = [fid_of(digits, (digits + s * torch.randn(digits.shape, generator=generator)).clamp(0, 1))
@@ -50,6 +52,7 @@ def test_fid_and_kid_grow_with_added_noise(digits):
     assert kids[1] > 3 * noisy[1]["kid_std"] / 20**0.5 and kids[2] > kids[1]  # KID is noisier: from 0.15 on
 
 
+@pytest.mark.slow
 def test_a_small_evaluation_does_not_shrink_the_kid_subsets_of_the_next(digits):
     def kid(quality: ImageQuality, fake: torch.Tensor) -> float:
         quality.reset_generated()
@@ -64,6 +67,7 @@ def test_a_small_evaluation_does_not_shrink_the_kid_subsets_of_the_next(digits):
     assert kid(reused, digits[600:1000]) == kid(fresh, digits[600:1000])  # subsets of 200 again
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 def test_fid_agrees_with_an_independent_scipy_frechet_distance(digits):
     extractor = DigitFeatures()
@@ -77,6 +81,7 @@ def test_fid_agrees_with_an_independent_scipy_frechet_distance(digits):
     assert fid_of(real, fake, extractor)["fid"] == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_inception_score_of_the_digit_classifier_rewards_diverse_confident_samples(digits):
     quality = ImageQuality(DigitFeatures(), kid=False)
     quality.update(digits, real=True)
@@ -141,6 +146,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_metrics_reduce_across_ddp_ranks_to_the_single_process_values(digits):
     real = digits[:600]
     fake = (digits[600:1200] + 0.1 * torch.randn(600, 1, 28, 28, generator=torch.Generator().manual_seed(0)))
@@ -159,6 +165,7 @@ def test_metrics_reduce_across_ddp_ranks_to_the_single_process_values(digits):
             assert results[rank][name] == pytest.approx(expected[name], rel=1e-6), (rank, name)
 
 
+@pytest.mark.slow
 def test_inception_extractor_runs_offline_from_a_local_weights_file(tmp_path, monkeypatch):
     from torch_fidelity import feature_extractor_inceptionv3 as fidelity
 
@@ -187,6 +194,7 @@ def run_test_command(recipe: str, tmp_path, *extra: str) -> dict:
     return report
 
 
+@pytest.mark.slow
 def test_lightning_test_reports_vae_likelihoods_reconstructions_and_fid_to_json(tmp_path):
     report = run_test_command("configs/vae/mlp_digits.yaml", tmp_path, "--model.test_nll.num_samples", "10",
                               "--trainer.callbacks.num_samples", "300")  # the last callback: SampleQuality
@@ -199,12 +207,14 @@ def test_lightning_test_reports_vae_likelihoods_reconstructions_and_fid_to_json(
     assert "k=10 " in report["protocols"]["VAEModule"]["nll"]
 
 
+@pytest.mark.slow
 def test_lightning_test_reports_the_toy_gan_mode_statistics(tmp_path):
     report = run_test_command("configs/gan/toy_ring.yaml", tmp_path, "--trainer.max_time", "null")
     assert {"test/modes", "test/high_quality", "test/reverse_kl", "test/d_loss"} <= set(report["metrics"])
     assert report["protocols"]["ToyModes"]["num_points"] == 2500
 
 
+@pytest.mark.slow
 def test_lightning_test_reports_gan_fid_and_kid_with_the_domain_extractor(tmp_path, mnist_root):
     report = run_test_command("configs/gan/dcgan_mnist.yaml", tmp_path, "--data.root", str(mnist_root),
                               "--data.val_size", "56",
@@ -218,6 +228,7 @@ def test_lightning_test_reports_gan_fid_and_kid_with_the_domain_extractor(tmp_pa
     assert stamp["sampler"] == "EMA generator; *_live: the trained generator"
 
 
+@pytest.mark.slow
 def test_sample_quality_evaluates_every_n_epochs_during_training(tmp_path):
     fit = main(["fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--trainer.default_root_dir",
                 str(tmp_path), "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
@@ -242,6 +253,7 @@ class RecordingSampleQuality(SampleQuality):
         return results
 
 
+@pytest.mark.slow
 def test_sample_quality_under_lightning_ddp_agrees_across_ranks(tmp_path):
     import lightning as L
 

@@ -155,6 +155,7 @@ def exact_log_likelihood(model: VAEModule, x: torch.Tensor) -> np.ndarray:
     return logsumexp(log_joint + log_w[:, None, None] + log_w[None, :, None], axis=(0, 1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prior", ["gaussian", "vamp"])
 def test_two_layer_iwae_bound_rises_with_k_towards_the_exact_log_likelihood(prior):
     model = vae(latent_dim=1, prior=VAEPrior(prior, num_pseudo_inputs=4, top_latent_dim=1, top_hidden=[8])).eval()

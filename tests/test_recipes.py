@@ -27,6 +27,7 @@ def printed_config(args: list[str], capsys) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_zoo_name_reads_the_same_recipe_as_its_path(capsys):
     by_path = printed_config(["--config", str(REPO / "configs/vae/mlp_digits.yaml")], capsys)
     assert "latent_dim: 16" in by_path and "ImageGrids" in by_path  # the recipe and the trainer defaults

@@ -106,6 +106,7 @@ def test_a_config_naming_another_class_is_refused(published):
         folders.load_folder(folder)
 
 
+@pytest.mark.slow
 def test_export_turns_a_lightning_checkpoint_into_a_loadable_folder(tmp_path, capsys):
     fit = main(["fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--trainer.default_root_dir",
                 str(tmp_path), "--trainer.max_steps", "3", "--trainer.limit_val_batches", "1"])

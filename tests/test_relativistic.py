@@ -127,6 +127,7 @@ def dirac_gan(gamma: float, steps: int = 3000, lr: float = 0.1) -> np.ndarray:
     return np.array(path)
 
 
+@pytest.mark.slow
 def test_dirac_gan_converges_to_the_data_with_r1_and_r2_and_circles_without():
     regularised, free = dirac_gan(gamma=1.0), dirac_gan(gamma=0.0)
     assert np.hypot(*regularised[-1]) < 1e-3  # (theta, psi) -> (0, 0): the generator sits on the data

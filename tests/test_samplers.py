@@ -56,6 +56,7 @@ def latents_drawn_by_sample(vae: VAEModule, n: int, sampler: str) -> np.ndarray:
     return torch.cat(drawn).double().numpy()  # sample() decodes in chunks (zoo.base.CHUNK)
 
 
+@pytest.mark.slow
 def test_gmm_sampler_reproduces_a_known_mixture():
     vae = identity_encoder_vae()
     vae.fit_sampler(loader(mixture_images(20_000)), "gmm", num_components=3)

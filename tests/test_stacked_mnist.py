@@ -96,6 +96,7 @@ def test_the_kl_floor_is_the_mean_kl_of_a_uniform_generator():
     assert np.mean(kls) == pytest.approx(kl_floor(26_000), rel=0.05)
 
 
+@pytest.mark.slow
 def test_each_channel_is_classified_as_that_digit_alone():
     data = Digits()  # scikit-learn's digits, upsampled to 28x28: real-looking digits without MNIST
     data.setup("fit")
@@ -137,6 +138,7 @@ class CyclesModes(torch.nn.Module):
         self.logged = values
 
 
+@pytest.mark.slow
 def test_the_callback_counts_every_sample_in_every_batch():
     class Trainer:
         fast_dev_run = False
@@ -179,6 +181,7 @@ def test_a_second_classifier_reads_the_same_samples_and_the_disagreements_are_co
     assert callback.protocol["check_classifier"] == {"classifier": "nine as eight"}
 
 
+@pytest.mark.slow
 def test_lightning_test_of_the_recipe_reports_modes_and_kl_of_both_generators(tmp_path, mnist_root):
     report = run_test_command("configs/gan/dcgan_stacked_mnist.yaml", tmp_path, "--data.root", str(mnist_root),
                               "--data.num_train", "256", "--data.val_size", "64", "--data.test_size", "64",

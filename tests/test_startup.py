@@ -34,6 +34,7 @@ def test_the_package_names_still_import_on_first_use():
         zoo.nope  # noqa: B018
 
 
+@pytest.mark.slow
 def test_importing_the_zoo_leaves_the_processs_warning_filters_alone():
     # its dependencies add filters of their own when imported, so they are imported before the snapshot
     probe = ("import warnings, torch, torchvision, lightning, torchmetrics, scipy.stats, jsonargparse, safetensors, "
@@ -45,6 +46,7 @@ def test_importing_the_zoo_leaves_the_processs_warning_filters_alone():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_a_training_process_loads_one_openmp_runtime():
     """scikit-learn ships its own libgomp; imported by the modules a fit loads (through prdc, the GMM sampler, MIG),
     it put a second OpenMP runtime beside torch's into every training process (issue 28's lead). It is imported

@@ -92,6 +92,7 @@ def test_every_shipped_config_and_recipe_model_is_on_the_allow_list():
         allowlist.check_config(yaml.safe_load(recipe.read_text()).get("model"), str(recipe))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_weights_folder_naming_code_anywhere_is_refused_before_any_import(target, trap, tmp_path):
     calls, _ = trap
@@ -129,6 +130,7 @@ def gan_checkpoint(tmp_path_factory):
             "pytorch-lightning_version": "2.6.6"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_checkpoint_naming_code_anywhere_is_refused_before_any_import(target, trap, gan_checkpoint, tmp_path,
                                                                         capsys):

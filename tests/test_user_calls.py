@@ -84,6 +84,7 @@ def test_load_pretrained_puts_the_model_on_the_device_in_eval_mode(device):
         assert {p.device.type for p in module.parameters()} == {"cpu"}
 
 
+@pytest.mark.slow
 def test_load_pretrained_in_bfloat16_still_returns_float32_images():
     for name in ("dcgan.mnist", "vae_mlp.mnist"):
         module = zoo.load_pretrained(name, dtype="bfloat16")

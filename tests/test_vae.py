@@ -188,6 +188,7 @@ def test_training_logs_reach_the_logger_on_its_cadence_and_as_epoch_means(tmp_pa
     assert len(epoch) == 1 and epoch[0] < 0
 
 
+@pytest.mark.slow
 def test_compiled_importance_sampled_nll_matches_the_eager_one_and_lets_the_vae_go():
     vae = VAEModule(partial(MLPEncoder, hidden=[32]), partial(MLPDecoder, hidden=[32]), image_shape=(1, 8, 8),
                     latent_dim=4).eval()

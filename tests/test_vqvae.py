@@ -303,6 +303,7 @@ def recipe_args(mnist_root, tmp_path, *extra: str) -> list[str]:
             "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path), *extra]
 
 
+@pytest.mark.slow
 def test_a_run_resumed_across_the_phase_switch_ends_with_the_same_weights(mnist_root, tmp_path):
     straight = main(["fit", *recipe_args(mnist_root, tmp_path / "a", "--trainer.max_epochs", "3")])
     main(["fit", *recipe_args(mnist_root, tmp_path / "b", "--trainer.max_epochs", "2")])
@@ -315,6 +316,7 @@ def test_a_run_resumed_across_the_phase_switch_ends_with_the_same_weights(mnist_
         torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0, msg=name)
 
 
+@pytest.mark.slow
 def test_lightning_test_reports_reconstructions_codes_prior_nll_and_fid(mnist_root, tmp_path):
     fit = main(["fit", *recipe_args(mnist_root, tmp_path, "--trainer.max_epochs", "2",
                                     "--trainer.limit_train_batches", "1")])

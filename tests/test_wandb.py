@@ -2,6 +2,7 @@
 
 import struct
 
+import pytest
 import wandb
 from wandb.proto import wandb_internal_pb2
 
@@ -33,6 +34,7 @@ def wandb_records(path):
             yield record
 
 
+@pytest.mark.slow
 def test_fit_without_api_key_logs_offline_config_metrics_and_images(tmp_path, monkeypatch, caplog):
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
