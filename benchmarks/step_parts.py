@@ -21,12 +21,15 @@ from pathlib import Path
 import torch
 import train_speed
 
+from zoo.factories import build
 from zoo.modules.compile import CompiledOrEager
 
 
 def module_step(base, compiled: bool, fused: bool):
     model = copy.deepcopy(base).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=model.hparams.optimizer["init_args"]["lr"], fused=fused)
+    config = train_speed.eager_optimizer(model.hparams.optimizer)  # the recipe's optimizer, fused or not
+    config["init_args"]["fused"] = fused
+    optimizer = build(config, model.parameters())
     loss_of = CompiledOrEager(model.step, "VAEModule.step") if compiled else model.step
     beta = torch.tensor(1.0)
 
