@@ -21,18 +21,21 @@ class GatedLinear(nn.Module):
         return self.value(x) * torch.sigmoid(self.gate(x))
 
 
-def hidden_layer(n_in: int, n_out: int, activation: str, batch_norm: bool = False) -> list[nn.Module]:
-    """One hidden layer: Linear [+ batch norm] + `torch.nn.<activation>`, or a GatedLinear for "Gated"."""
+def hidden_layer(n_in: int, n_out: int, activation: str, batch_norm: bool = False,
+                 dropout: float = 0.0) -> list[nn.Module]:
+    """One hidden layer: Linear [+ batch norm] + `torch.nn.<activation>` [+ dropout], or a GatedLinear for "Gated"."""
+    norm = [nn.BatchNorm1d(n_out)] if batch_norm else []
+    drop = [nn.Dropout(dropout)] if dropout else []
     if activation == "Gated":
-        return [GatedLinear(n_in, n_out)] + ([nn.BatchNorm1d(n_out)] if batch_norm else [])
-    return [nn.Linear(n_in, n_out)] + ([nn.BatchNorm1d(n_out)] if batch_norm else []) + [getattr(nn, activation)()]
+        return [GatedLinear(n_in, n_out), *norm, *drop]
+    return [nn.Linear(n_in, n_out), *norm, getattr(nn, activation)(), *drop]
 
 
-def mlp(sizes: list[int], activation: str, batch_norm: bool = False) -> nn.Sequential:
+def mlp(sizes: list[int], activation: str, batch_norm: bool = False, dropout: float = 0.0) -> nn.Sequential:
     """Hidden layers (`hidden_layer`) between sizes[0] and sizes[-1], then a plain Linear to sizes[-1]."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
-        layers += hidden_layer(n_in, n_out, activation, batch_norm)
+        layers += hidden_layer(n_in, n_out, activation, batch_norm, dropout)
     layers.append(nn.Linear(sizes[-2], sizes[-1]))
     return nn.Sequential(*layers)
 
@@ -47,6 +50,7 @@ class MLPEncoder(nn.Module):
         hidden: the hidden layers' widths.
         activation: the hidden activation, a torch.nn class name, or "Gated" (GatedLinear layers).
         spectral_norm: spectrally normalise every linear layer (Miyato et al. 2018), for a discriminator.
+        dropout: the probability of zeroing each hidden unit in training (Goodfellow et al. 2014's discriminator).
     """
 
     def __init__(
@@ -57,10 +61,11 @@ class MLPEncoder(nn.Module):
         hidden: list[int] = [512, 512],  # noqa: B006 (read only)
         activation: str = "ReLU",
         spectral_norm: bool = False,
+        dropout: float = 0.0,
     ):
         super().__init__()
         self.image_shape, self.num_classes = tuple(image_shape), num_classes
-        self.net = mlp([math.prod(image_shape) + num_classes, *hidden, out_features], activation)
+        self.net = mlp([math.prod(image_shape) + num_classes, *hidden, out_features], activation, dropout=dropout)
         if spectral_norm:
             apply_spectral_norm(self.net)
 
