@@ -194,8 +194,13 @@ def test_the_ema_generator_samples_with_batch_norm_statistics_of_its_own_weights
     got = gan.sample(len(z), z=z)
     assert torch.equal(torch.get_rng_state(), rng)  # the statistics' noise has a seed of its own
     assert (got - expected).abs().max() < 0.05
-    gan.generator_ema.update_parameters(gan.generator)  # weights moved: the statistics follow
-    assert (gan.sample(len(z), z=z) - got).abs().max() > 0.05
+    with torch.no_grad():
+        for parameter in gan.generator.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))
+        gan.generator_ema.update_parameters(gan.generator)  # weights moved (buffers copied from G): statistics follow
+    moved = gan.sample(len(z), z=z)
+    assert (moved - got).abs().max() > 0.05
+    assert (moved - torch.sigmoid(copy.deepcopy(gan.generator_ema.module).train()(z))).abs().max() < 0.05
 
 
 def test_the_ema_generators_standing_statistics_are_its_population_statistics_within_sampling_error():
@@ -207,7 +212,7 @@ def test_the_ema_generators_standing_statistics_are_its_population_statistics_wi
     batch_norm = gan.generator_ema.module.net[1]
     gan.recompute_ema_statistics(batches=64, batch_size=2048)
     population = batch_norm.running_mean.clone(), batch_norm.running_var.clone()
-    gan.ema_statistics_stale = True
+    gan.ema_statistics_of.fill_(-1)
     gan.sample(1)  # as a user's first call: the default statistics
     mean_error = ((batch_norm.running_mean - population[0]) / population[1].sqrt()).abs().max()
     var_error = (batch_norm.running_var / population[1] - 1).abs().max()
@@ -227,3 +232,25 @@ def test_a_discriminator_with_dropout_is_in_expectation_its_eval_network():
     standard_error = passes.std(0) / 4000 ** 0.5
     assert ((passes.mean(0) - expected).abs() < 4 * standard_error).all()
     assert sum(isinstance(layer, torch.nn.Dropout) for layer in net.net) == 1
+
+
+def test_the_ema_generators_statistics_are_stored_with_its_weights(tmp_path, monkeypatch):
+    """Loading a weights folder whose EMA statistics were computed for its weights does not recompute them (thousands
+    of samples); a file written before they were stored does, and the two sample alike."""
+    from safetensors.torch import load_file, save_file
+
+    from zoo.hub.folders import WEIGHTS, load_folder, save_folder
+
+    gan = GANModule(partial(MLPDecoder, hidden=[32], batch_norm=True), partial(MLPEncoder, hidden=[16]),
+                    image_shape=(1, 4, 4), latent_dim=8, ema_decay=0.5)
+    gan.generator_ema.update_parameters(gan.generator)
+    z = torch.randn(8, 8)
+    save_folder(gan, tmp_path)  # computes them first
+    expected = gan.eval().sample(8, z=z)
+    recomputed = []
+    monkeypatch.setattr(GANModule, "recompute_ema_statistics", lambda self, *a, **k: recomputed.append(1))
+    assert torch.equal(load_folder(tmp_path).eval().sample(8, z=z), expected) and not recomputed
+    older = {k: v for k, v in load_file(tmp_path / WEIGHTS).items() if k != "ema_statistics_of"}
+    save_file(older, tmp_path / WEIGHTS)
+    load_folder(tmp_path).sample(8, z=z)
+    assert recomputed == [1]

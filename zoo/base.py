@@ -133,6 +133,10 @@ class ZooModule(L.LightningModule):
         buffer.seek(0)
         return super().load_from_checkpoint(buffer, *args, **kwargs)
 
+    def before_export(self) -> None:
+        """Called before a weights folder is written (`save_folder`): compute what the saved weights should carry
+        instead of leaving it to every user's first call."""
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         from zoo.hub.migrations import FORMAT_VERSION
 

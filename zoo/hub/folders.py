@@ -61,6 +61,8 @@ def save_folder(module: L.LightningModule, folder: str | Path) -> Path:
     config = {"class_path": f"zoo.{type(module).__name__}", "format_version": FORMAT_VERSION, "init_args": plain(
         {k: v for k, v in hparams.items() if k != "_class_path"})}
     (folder / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    if hasattr(module, "before_export"):
+        module.before_export()
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     if sum(v.numel() * v.element_size() for v in state.values()) > MAX_FLOAT32_BYTES:
         state = {k: v.half() if v.dtype == torch.float32 else v for k, v in state.items()}

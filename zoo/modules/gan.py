@@ -114,7 +114,9 @@ class GANModule(ZooModule):
             # weights only: its batch-norm statistics are computed for its own weights when it samples
             self.generator_ema = AveragedModel(self.generator, multi_avg_fn=partial(ema_update, ema_decay))
             self.generator_ema.requires_grad_(False)
-        self.ema_statistics_stale = True
+            # the EMA's n_averaged that its batch-norm statistics were computed for: stored with the weights, so
+            # that loading them does not recompute thousands of samples' statistics
+            self.register_buffer("ema_statistics_of", torch.tensor(-1))
         self.train_logs = TrainLogs()
         self.register_buffer("generator_iterations", torch.tensor(0))
         self.register_buffer("discriminator_steps", torch.tensor(0))
@@ -200,7 +202,7 @@ class GANModule(ZooModule):
             z = with_continuous_codes(z, continuous, self.latent_continuous)
         ema = ema and self.generator_ema is not None
         if ema:
-            if self.ema_statistics_stale:
+            if self.ema_statistics_stale():
                 smoke = self._trainer is not None and self._trainer.fast_dev_run  # one pass through the code
                 self.recompute_ema_statistics(batches=1 if smoke else 16)
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
@@ -222,11 +224,19 @@ class GANModule(ZooModule):
             return [(z, labels)]  # update_bn calls the model on each batch's first element
 
         update_bn((batch() for _ in range(batches)), TakesInputTuple(self.generator_ema.module))
-        self.ema_statistics_stale = False
+        self.ema_statistics_of.copy_(self.generator_ema.n_averaged)
 
-    def load_state_dict(self, *args, **kwargs):
-        self.ema_statistics_stale = True
-        return super().load_state_dict(*args, **kwargs)
+    def before_export(self) -> None:
+        if self.generator_ema is not None and self.ema_statistics_stale():
+            self.recompute_ema_statistics()
+
+    def ema_statistics_stale(self) -> bool:
+        return int(self.ema_statistics_of) != int(self.generator_ema.n_averaged)
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        if self.generator_ema is not None and "ema_statistics_of" not in state_dict:
+            state_dict = {**state_dict, "ema_statistics_of": torch.tensor(-1)}  # written before it was stored
+        return super().load_state_dict(state_dict, *args, **kwargs)
 
     # --- one round of the game -------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
@@ -284,7 +294,6 @@ class GANModule(ZooModule):
         self.generator_iterations += 1
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
-            self.ema_statistics_stale = True
         schedulers = self.lr_schedulers()
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
             scheduler.step()  # manual optimization: stepped by hand, once per generator iteration
