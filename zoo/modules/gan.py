@@ -204,7 +204,7 @@ class GANModule(ZooModule):
         if ema:
             if self.ema_statistics_stale():
                 smoke = self._trainer is not None and self._trainer.fast_dev_run  # one pass through the code
-                self.recompute_ema_statistics(batches=1 if smoke else 16)
+                self.recompute_ema_statistics(**{"batches": 1, "batch_size": 64} if smoke else {})
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
         return self.generate(z, labels, ema=ema)
 
