@@ -203,8 +203,10 @@ class GANModule(ZooModule):
         ema = ema and self.generator_ema is not None
         if ema:
             if self.ema_statistics_stale():
-                smoke = self._trainer is not None and self._trainer.fast_dev_run  # one pass through the code
-                self.recompute_ema_statistics(**{"batches": 1, "batch_size": 64} if smoke else {})
+                if self._trainer is not None and self._trainer.fast_dev_run:  # one pass through the code
+                    self.recompute_ema_statistics(batches=1, batch_size=64)
+                else:
+                    self.recompute_ema_statistics()
             self.generator_ema.eval()  # never trained: always its running statistics, even mid-training
         return self.generate(z, labels, ema=ema)
 
