@@ -2,15 +2,19 @@
 image its discriminator sees in training (real and generated, both players' steps) but none in evaluation."""
 
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from zoo import GANModule
 from zoo.errors import InputError
-from zoo.modules.augment import cut_out, diff_augment, translate
+from zoo.modules.augment import adapted_strength, cut_out, diff_augment, translate
 from zoo.nets import ConvDecoder, ConvEncoder
+
+RECIPES = Path(__file__).parents[1] / "configs"
 
 
 def numpy_translate(image: np.ndarray, down: int, right: int) -> np.ndarray:
@@ -97,3 +101,68 @@ def test_an_operation_with_a_probability_augments_that_share_of_the_images():
 def test_a_probability_outside_0_1_or_an_unknown_operation_is_refused(policy):
     with pytest.raises(InputError, match="DiffAugment"):
         GANModule(diffaugment=policy)
+
+
+@pytest.mark.parametrize("split", ["mnist10", "mnist1"])
+def test_the_small_data_twins_are_dcgan_mnist_except_data_and_augmentation(split):
+    """Each DiffAugment pair is the shipped DCGAN recipe (its networks and both players' optimisers) on less data,
+    and the two twins differ only by the augmentation."""
+    def model_of(recipe: str) -> dict:
+        return yaml.safe_load((RECIPES / f"gan/{recipe}.yaml").read_text())["model"]["init_args"]
+
+    dcgan, plain = model_of("dcgan_mnist"), model_of(f"dcgan_{split}")
+    augmented = model_of(f"dcgan_diffaugment_{split}")
+    assert augmented.pop("diffaugment") and plain == augmented
+    assert plain == dcgan
+
+
+def test_ada_strength_moves_by_the_batch_over_images_towards_the_target_and_stays_in_0_1():
+    confident, unsure = torch.full((16,), 3.0), torch.tensor([1.0] * 4 + [-1.0] * 12)  # mean signs 1 and -0.5
+    assert adapted_strength(0.5, confident, 0.6, 160) == pytest.approx(0.6)
+    assert adapted_strength(0.5, unsure, 0.6, 160) == pytest.approx(0.4)
+    assert adapted_strength(0.5, torch.tensor([1.0, -1.0]), 0.0, 160) == 0.5  # exactly at the target
+    assert adapted_strength(0.95, confident, 0.6, 160) == 1.0 and adapted_strength(0.05, unsure, 0.6, 160) == 0.0
+
+
+def test_the_strength_scales_every_operation_s_probability():
+    torch.manual_seed(0)
+    x = torch.ones(4000, 1, 28, 28)
+    assert torch.equal(diff_augment(x, "translation,cutout", 0.0), x)
+    cut = (diff_augment(x, "cutout@0.6", 0.5) == 0).flatten(1).any(1).float().mean()
+    assert abs(cut - 0.3) < 4 * (0.3 * 0.7 / 4000) ** 0.5
+
+
+class ConstantJudge(torch.nn.Module):
+    """A discriminator whose logit is `logit` whatever it sees (its one parameter only keeps the optimiser busy)."""
+
+    def __init__(self, image_shape, out_features, num_classes, logit: float):
+        super().__init__()
+        self.logit, self.weight = logit, torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x, labels=None):
+        return self.logit + self.weight * x.flatten(1).sum(1, keepdim=True)
+
+
+@pytest.mark.parametrize("logit, strength", [(5.0, 0.5), (-5.0, 0.0)])
+def test_a_discriminator_sure_of_its_real_images_raises_the_ada_strength_which_the_checkpoint_keeps(
+        logit, strength, tmp_path):
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    gan = GANModule(discriminator=partial(ConstantJudge, logit=logit), image_shape=(1, 8, 8), latent_dim=4,
+                    diffaugment="cutout", augment_target=0.6, augment_images=80)
+    data = DataLoader(TensorDataset(torch.rand(40, 1, 8, 8), torch.zeros(40, dtype=torch.long)), batch_size=8)
+    L.Trainer(max_steps=10, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, default_root_dir=tmp_path).fit(gan, data)  # 5 D steps of 8 images
+    assert float(gan.augment_strength) == pytest.approx(strength)  # 5 x 8 / 80 up, or held at 0
+    restored = GANModule(discriminator=partial(ConstantJudge, logit=logit), image_shape=(1, 8, 8), latent_dim=4,
+                         diffaugment="cutout", augment_target=0.6, augment_images=80)
+    restored.load_state_dict(gan.state_dict())
+    assert float(restored.augment_strength) == pytest.approx(strength)
+
+
+def test_ada_without_a_policy_or_with_a_target_outside_minus_1_1_is_refused():
+    with pytest.raises(InputError, match="augment_target"):
+        GANModule(augment_target=0.6)
+    with pytest.raises(InputError, match="augment_target"):
+        GANModule(diffaugment="cutout", augment_target=1.5)

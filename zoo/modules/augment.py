@@ -12,6 +12,11 @@ authors' DiffAugment_pytorch.py:
 operation may carry a probability, "translation@0.5": each image is then augmented by it with that probability
 and left as it is otherwise, drawn independently per image (ADA's per-operation probability, Karras et al. 2020);
 without one it is applied to every image, as in DiffAugment.
+
+ADA's adaptive strength (Karras et al. 2020, StyleGAN2-ADA's `ada_target`, `ada_kimg`): every operation's
+probability is multiplied by a strength p that starts at 0 and, after each discriminator step, moves by
+sign(r - target) * batch / images, where r = E[sign(D's logit)] on that step's real images (D's overconfidence on
+its training images) and `images` is how many images it takes p to go from 0 to 1 (`adapted_strength`).
 """
 
 import torch
@@ -40,15 +45,27 @@ def parse_policy(policy: str) -> list[tuple[str, float]]:
     return operations
 
 
-def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
-    """x (B, C, H, W) with the policy's random augmentations, drawn independently per image."""
+def diff_augment(x: torch.Tensor, policy: str, strength: float = 1.0) -> torch.Tensor:
+    """x (B, C, H, W) with the policy's random augmentations, drawn independently per image, each operation's
+    probability multiplied by `strength` (ADA's p)."""
     for name, probability in parse_policy(policy):
+        probability *= strength
+        if probability <= 0:
+            continue
         augmented = AUGMENTATIONS[name](x)
         if probability < 1:
             chosen = torch.rand(len(x), 1, 1, 1, device=x.device) < probability
             augmented = torch.where(chosen, augmented, x)
         x = augmented
     return x
+
+
+def adapted_strength(strength: float, real_logits: torch.Tensor, target: float, images: int) -> float:
+    """ADA's strength after one discriminator step on real_logits (B,): up by B / images when D's mean sign on its
+    real images exceeds the target (it overfits), down by as much otherwise, clipped to [0, 1]."""
+    overfitting = torch.sign(real_logits).mean().item() - target
+    step = len(real_logits) / images
+    return min(max(strength + (step if overfitting > 0 else -step if overfitting < 0 else 0.0), 0.0), 1.0)
 
 
 def translate(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:

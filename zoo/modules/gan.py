@@ -24,7 +24,7 @@ from zoo.base import ZooModule
 from zoo.errors import InputError, refuse
 from zoo.factories import as_component, build, keep_factories_as_configs
 from zoo.metrics.clustering import ClusteringAccuracy
-from zoo.modules.augment import diff_augment, parse_policy
+from zoo.modules.augment import adapted_strength, diff_augment, parse_policy
 from zoo.modules.auxiliary import ACGANHead, InfoGANHead
 from zoo.modules.gan_losses import GANObjective, Objective
 from zoo.modules.guards import check_finite
@@ -58,6 +58,10 @@ class GANModule(ZooModule):
         diffaugment: the DiffAugment policy applied to every discriminator input in training, comma-separated
             operations from "color", "translation", "cutout" (Zhao et al. 2020), each optionally with the probability
             that an image gets it, "translation@0.5" (zoo.modules.augment); "", none.
+        augment_target: ADA's adaptive strength (Karras et al. 2020): the policy's probabilities are scaled by a
+            strength p that starts at 0 and rises while D's mean sign on its real training images exceeds this
+            target (ADA: 0.6), falls while below; None, the policy applied at full strength (DiffAugment).
+        augment_images: with augment_target, how many training images it takes p to move from 0 to 1 (ADA: 500k).
         output_activation: G's last activation, "sigmoid" (images in [0, 1]) or "identity" (points).
         generator_optimizer: G's optimizer.
         discriminator_optimizer: D's optimizer.
@@ -81,6 +85,8 @@ class GANModule(ZooModule):
         pac: int = 1,
         head: HeadFactory | None = None,
         diffaugment: str = "",
+        augment_target: float | None = None,
+        augment_images: int = 500_000,
         output_activation: Literal["sigmoid", "identity"] = "sigmoid",
         generator_optimizer: OptimizerCallable = torch.optim.Adam,
         discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
@@ -92,6 +98,12 @@ class GANModule(ZooModule):
         self.objective = as_component(GANObjective, objective, "loss")
         objective = asdict(self.objective)  # plain data in the hyper-parameters, which save_hyperparameters reads
         parse_policy(diffaugment)  # a policy it cannot read is refused here, not at the first step
+        refuse("GANModule", [
+            (augment_target is not None and not diffaugment, "augment_target adapts the diffaugment policy's "
+             "strength: give a policy too (e.g. diffaugment: translation,cutout)"),
+            (augment_target is not None and not -1 < augment_target < 1,
+             f"augment_target is a mean sign of D's logits, in (-1, 1); got {augment_target}"),
+            (augment_images < 1, f"augment_images must be >= 1, got {augment_images}")])
         self.save_hyperparameters()
         keep_factories_as_configs(self.hparams, FACTORIES)
         self.auxiliary = build(head, num_classes, latent_dim) if head is not None else None
@@ -120,6 +132,8 @@ class GANModule(ZooModule):
         self.train_logs = TrainLogs()
         self.register_buffer("generator_iterations", torch.tensor(0))
         self.register_buffer("discriminator_steps", torch.tensor(0))
+        if augment_target is not None:  # ADA's p, saved with the weights so that a resumed run goes on from it
+            self.register_buffer("augment_strength", torch.tensor(0.0))
         fixed = self.draw_latents(64, torch.Generator().manual_seed(0))
         self.register_buffer("fixed_noise", fixed)  # the same z for every sample grid
 
@@ -156,7 +170,8 @@ class GANModule(ZooModule):
         same pass, None without a head."""
         pac = self.hparams.pac
         if self.training and self.hparams.diffaugment:
-            x = diff_augment(x, self.hparams.diffaugment)
+            strength = float(self.augment_strength) if self.hparams.augment_target is not None else 1.0
+            x = diff_augment(x, self.hparams.diffaugment, strength)
         if pac > 1:
             if len(x) % pac:
                 raise InputError(f"PacGAN: the batch size ({len(x)}) must be a multiple of pac={pac}")
@@ -268,6 +283,11 @@ class GANModule(ZooModule):
             self.manual_backward(d_loss)
             d_optimizer.step()
         self.discriminator_steps += 1
+        if self.hparams.augment_target is not None:
+            all_real_logits = self.all_gather(real_logits.detach()).reshape(-1)  # every device's reals
+            self.augment_strength.fill_(adapted_strength(float(self.augment_strength), all_real_logits,
+                                                         self.hparams.augment_target, self.hparams.augment_images))
+            logs["augment_strength"] = self.augment_strength.clone()
         logs["d_real"] = torch.sigmoid(real_logits.detach()).mean()
         logs["d_fake"] = torch.sigmoid(fake_logits.detach()).mean()
         if int(self.discriminator_steps) % self.objective.n_critic == 0:
