@@ -103,7 +103,17 @@ def gan_head_of(init_args: dict) -> dict | None:
     return None
 
 
-MIGRATIONS: tuple[Callable[[str, dict], dict], ...] = (to_version_1, to_version_2)
+# The options each kind gained in version 3, with the value every earlier file was trained with.
+ADDED_IN_VERSION_3 = {"GANModule": {"augment_target": None, "augment_images": 500_000}}  # ADA's adaptive strength
+
+
+def to_version_3(kind: str, init_args: dict) -> dict:
+    """Version 2 -> 3: GANModule's augment_target and augment_images (ADA's adaptive augmentation strength), off
+    for every earlier file."""
+    return {**ADDED_IN_VERSION_3.get(kind, {}), **init_args}
+
+
+MIGRATIONS: tuple[Callable[[str, dict], dict], ...] = (to_version_1, to_version_2, to_version_3)
 FORMAT_VERSION = len(MIGRATIONS)
 
 
