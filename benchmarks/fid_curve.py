@@ -44,12 +44,18 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--root", default="../shared/data")
     parser.add_argument("--gap", action="store_true", help="also the discriminator's mean D on train and held out")
+    parser.add_argument("--from-step", type=int, default=0, help="evaluate only the checkpoints from this step on, "
+                        "keeping the earlier points of the run's existing report (a run trained on further)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more `lightning test` arguments")
     args = parser.parse_args()
-    points = []
+    out = Path(f"benchmarks/results/fid_curve_{args.run.name}.json")
+    earlier = json.loads(out.read_text()) if args.from_step and out.is_file() else {"curve": []}
+    points = [point for point in earlier["curve"] if point["step"] < args.from_step]
     if args.gap:
         train, held_out = training_images(Path(args.recipe), args.root), held_out_images(args.root)
     for step, path in checkpoints(args.run):
+        if step < args.from_step:
+            continue
         folder = Path("runs/zoo_eval") / f"curve_{args.run.name}_{step}"
         cli(["test", "--config", args.recipe, "--ckpt_path", str(path), "--trainer.logger", "false",
              "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(folder),
@@ -62,9 +68,10 @@ def main() -> None:
                 points[-1].update(mean_d_train=round(mean_d(gan, train), 4),
                                   mean_d_held_out=round(mean_d(gan, held_out[: len(train)]), 4))
         print(points[-1], flush=True)
-    report = {"command": "python " + " ".join(sys.argv), "recipe": args.recipe, "run": str(args.run),
+    commands = [*earlier.get("commands", [earlier["command"]] if "command" in earlier else []),
+                "python " + " ".join(sys.argv)]
+    report = {"commands": commands, "recipe": args.recipe, "run": str(args.run),
               "steps": "both players' optimizer steps (a generator iteration is two)", "curve": points}
-    out = Path(f"benchmarks/results/fid_curve_{args.run.name}.json")
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {out}")
 
