@@ -39,6 +39,11 @@ def scaled(data: MNIST, subset) -> torch.Tensor:
     return data.on_after_batch_transfer((torch.stack(images), torch.as_tensor(labels)), 0)[0]
 
 
+def shipped(name: str) -> tuple[torch.nn.Module, Path]:
+    """A shipped GAN entry in eval mode, and the recipe it was trained with."""
+    return zoo.load_pretrained(name).eval(), Path("configs") / zoo.hub.registry.get(name).recipe
+
+
 def held_out_images(root: str) -> torch.Tensor:
     """The MNIST test digits, scaled as in training."""
     data = MNIST(root=root, download=False)
@@ -55,8 +60,7 @@ def main() -> None:
     report = json.loads(OUTPUT.read_text()) if OUTPUT.is_file() else {}
     test = held_out_images(args.root)
     for name in args.entries:
-        gan = zoo.load_pretrained(name).eval()
-        recipe = Path("configs") / zoo.hub.registry.get(name).recipe
+        gan, recipe = shipped(name)
         train = training_images(recipe, args.root)
         on_train, on_test = mean_d(gan, train), mean_d(gan, test[: len(train)])
         report[name] = {"command": "python " + " ".join(sys.argv), "training_images": len(train),

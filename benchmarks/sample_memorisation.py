@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import torch
-from discriminator_gap import held_out_images, training_images
+from discriminator_gap import held_out_images, shipped, training_images
 
-import zoo
 from zoo import GANModule
 
 OUTPUT = Path("benchmarks/results/sample_memorisation.json")
@@ -45,14 +44,14 @@ def main() -> None:
     test = held_out_images(args.root)
     for model in args.models:
         if Path(model).is_file():
-            gan, recipe = GANModule.load_from_checkpoint(model, map_location="cpu"), Path(args.recipe)
+            gan, recipe = GANModule.load_from_checkpoint(model, map_location="cpu").eval(), Path(args.recipe)
         else:
-            gan, recipe = zoo.load_pretrained(model), Path("configs") / zoo.hub.registry.get(model).recipe
+            gan, recipe = shipped(model)
         train = training_images(recipe, args.root)
         held_out, reference = test[: len(train)], test[len(train): len(train) + SAMPLES]
         torch.manual_seed(0)
         with torch.no_grad():
-            samples = gan.eval().sample(SAMPLES)
+            samples = gan.sample(SAMPLES)
         report[model] = {"command": "python " + " ".join(sys.argv), "recipe": str(recipe),
                          "training_images": len(train), "samples": distances(samples, train, held_out),
                          "held_out_digits": distances(reference, train, held_out)}

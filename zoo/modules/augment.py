@@ -63,9 +63,8 @@ def diff_augment(x: torch.Tensor, policy: str, strength: float = 1.0) -> torch.T
 def adapted_strength(strength: float, real_logits: torch.Tensor, target: float, images: int) -> float:
     """ADA's strength after one discriminator step on real_logits (B,): up by B / images when D's mean sign on its
     real images exceeds the target (it overfits), down by as much otherwise, clipped to [0, 1]."""
-    overfitting = torch.sign(real_logits).mean().item() - target
-    step = len(real_logits) / images
-    return min(max(strength + (step if overfitting > 0 else -step if overfitting < 0 else 0.0), 0.0), 1.0)
+    direction = torch.sign(torch.sign(real_logits).mean() - target).item()
+    return min(max(strength + direction * len(real_logits) / images, 0.0), 1.0)
 
 
 def translate(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
