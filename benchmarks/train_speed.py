@@ -1,7 +1,9 @@
 """Training speed of the MNIST recipes, milliseconds per step, measured side by side in one process:
 - `fit`: `lightning fit --config configs/<recipe>.yaml` as a user runs it (the recipe's fast path, progress bar,
   loggers, callbacks and checkpoints), in this process; its cost per step is the difference of a fit of
-  warmup + steps batches and one of warmup batches, so start-up and compilation cancel;
+  warmup + steps batches and one of warmup batches, so start-up and compilation cancel; beside it the median
+  batch of the long fit (`fit_median_batch_ms`): the step alone, without the epoch ends' validation, image grids
+  and checkpoints or the recompilation for an epoch's smaller last batch;
 - `plain`: a plain eager PyTorch loop doing the same work (same networks, Adam with its default update, batch,
   objective and per-batch transform, fresh noise each step, the other player's weights frozen in each GAN step,
   the EMA update), its training split held as one tensor in memory and no DataLoader;
@@ -16,6 +18,7 @@ import argparse
 import contextlib
 import copy
 import io
+import itertools
 import json
 import math
 import statistics
@@ -23,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import lightning as L
 import torch
 import torch.nn.functional as F
 import yaml
@@ -163,6 +167,25 @@ def time_steps(step, batches, warmup: int, steps: int) -> float:
     return time.perf_counter() - start
 
 
+class BatchTimes(L.Callback):
+    """Writes the seconds between consecutive training batch starts to `out` (JSON) when training ends: their
+    median is the fit's step without start-up, compilation and epoch ends."""
+
+    def __init__(self, out: str):
+        self.out, self.starts = out, []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.starts.append(time.perf_counter())
+
+    def on_train_end(self, trainer, pl_module):
+        Path(self.out).write_text(json.dumps([b - a for a, b in itertools.pairwise(self.starts)]))
+
+
+def batch_times(run_dir: str) -> tuple[str, ...]:
+    """`lightning fit` arguments adding BatchTimes, writing to <run_dir>/batch_times.json."""
+    return ("--trainer.callbacks+=train_speed.BatchTimes", "--trainer.callbacks.out", f"{run_dir}/batch_times.json")
+
+
 def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[str, ...] = ()) -> float:
     """Wall seconds of `lightning fit --config configs/<recipe>.yaml` for `batches` training batches (across epochs,
     validating after each as the recipe does), run in this process with the user's defaults (progress bar,
@@ -236,13 +259,16 @@ def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, thread
     short, long = warmup, warmup + steps
     variants = ["fit", "plain"] + (["pythae"] if pythae_step_fn(copy.deepcopy(base)) else [])
     seconds = {name: [] for name in variants}
+    fit_median_batch = []  # the long fit's median batch, epoch ends and compilation left out
     with tempfile.TemporaryDirectory() as run_dir:
         time_cli(recipe, root, short, run_dir, fit_args)  # untimed: it fills the compile cache and the imports
         for r in range(rounds):
             for name in variants[r % len(variants):] + variants[: r % len(variants)]:
                 if name == "fit":
-                    seconds[name].append(time_cli(recipe, root, long, run_dir, fit_args) -
+                    seconds[name].append(time_cli(recipe, root, long, run_dir, fit_args + batch_times(run_dir)) -
                                         time_cli(recipe, root, short, run_dir, fit_args))
+                    batches_of_long_fit = json.loads(Path(run_dir, "batch_times.json").read_text())[warmup:]
+                    fit_median_batch.append(statistics.median(batches_of_long_fit))
                 elif name == "plain":
                     seconds[name].append(time_steps(hand_step_fn(copy.deepcopy(base)), batches, warmup, steps))
                 else:
@@ -255,7 +281,10 @@ def measure(recipe: str, root: str, warmup: int, steps: int, rounds: int, thread
               "warmup_steps": warmup, "rounds": rounds,
               **{f"{name}_ms_per_step": round(1000 * value, 2) for name, value in median.items()},
               **{f"{name}_seconds": [round(s, 3) for s in values] for name, values in seconds.items()},
-              "fit_vs_plain": round(median["plain"] / median["fit"], 3)}
+              "fit_median_batch_ms": round(1000 * statistics.median(fit_median_batch), 2),
+              "fit_median_batch_ms_rounds": [round(1000 * s, 2) for s in fit_median_batch],
+              "fit_vs_plain": round(median["plain"] / median["fit"], 3),
+              "fit_median_batch_vs_plain": round(median["plain"] / statistics.median(fit_median_batch), 3)}
     if "pythae" in median:
         result["fit_vs_pythae"] = round(median["pythae"] / median["fit"], 3)
     return result
