@@ -11,28 +11,20 @@ JSON goes to benchmarks/results/precision_speed.json.
 """
 
 import argparse
-import contextlib
-import io
 import json
 import statistics
 import tempfile
 from pathlib import Path
 
 import torch
-from train_speed import batch_times
+from train_speed import batch_times, time_cli
 
 PRECISIONS = ["32-true", "bf16-mixed"]
 
 
 def batch_seconds(recipe: str, root: str, precision: str, batches: int, run_dir: str) -> list[float]:
-    from zoo.cli.console import console
-    optimizer_steps = batches * (2 if recipe.startswith("gan/") else 1)
-    args = ["fit", "--config", f"configs/{recipe}.yaml", "--data.root", root, "--data.download", "false",
-            "--trainer.max_epochs", "-1", "--trainer.max_time", "null", "--trainer.max_steps", str(optimizer_steps),
-            "--trainer.precision", precision, "--trainer.default_root_dir", run_dir, "--seed_everything", "0",
-            *batch_times(run_dir)]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        console(args)
+    """The seconds of each training batch of train_speed.time_cli's fit at `precision`."""
+    time_cli(recipe, root, batches, run_dir, ("--trainer.precision", precision, *batch_times(run_dir)))
     return json.loads((Path(run_dir) / "batch_times.json").read_text())
 
 
