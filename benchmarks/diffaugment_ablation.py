@@ -1,7 +1,7 @@
 """DiffAugment's policies one at a time on 1 % of MNIST: `lightning test` (FID/KID/IS of the EMA generator's
 samples) and the discriminator's memorisation gap (benchmarks/discriminator_gap.py) of runs of
 configs/gan/dcgan_diffaugment_mnist1.yaml trained with `--model.diffaugment <policy>` and the same seed and steps.
-Writes benchmarks/results/diffaugment_ablation_mnist1.json.
+Writes benchmarks/results/diffaugment_ablation_mnist1.json (or --out).
 
     OMP_NUM_THREADS=1 lightning fit --config configs/gan/dcgan_diffaugment_mnist1.yaml --model.diffaugment translation \
         --data.root ../shared/data --data.download false --seed_everything 0 \
@@ -29,8 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="policy=run folder")
     parser.add_argument("--root", default="../shared/data")
+    parser.add_argument("--out", type=Path, default=OUTPUT)
     args = parser.parse_args()
-    report = json.loads(OUTPUT.read_text()) if OUTPUT.is_file() else {}
+    report = json.loads(args.out.read_text()) if args.out.is_file() else {}
     train = training_images(RECIPE, args.root)
     test = held_out_images(args.root)[: len(train)]
     for item in args.runs:
@@ -51,7 +52,7 @@ def main() -> None:
                           "mean_d_train": round(on_train, 4), "mean_d_held_out": round(on_test, 4),
                           "gap": round(on_train - on_test, 4)}
         print(policy, report[policy], flush=True)
-    OUTPUT.write_text(json.dumps(report, indent=1) + "\n")
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":
