@@ -75,7 +75,7 @@ def test_a_network_too_small_for_the_data_fails_before_training(tmp_path, capsys
 def test_cli_checkpoint_reloads_to_identical_outputs_and_tests(tmp_path):
     common = ["--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--trainer.default_root_dir", str(tmp_path)]
     fit = main(["fit", *common, "--trainer.max_steps", "5", "--trainer.limit_val_batches", "1",
-                "--trainer.logger", "false"])
+                "--trainer.logger", "false", "--model.test_nll.num_samples", "7"])
     checkpoint = fit.trainer.checkpoint_callback.last_model_path
     loaded = VAEModule.load_from_checkpoint(checkpoint, weights_only=True)
     trained = fit.model.eval()
@@ -83,6 +83,7 @@ def test_cli_checkpoint_reloads_to_identical_outputs_and_tests(tmp_path):
     torch.testing.assert_close(loaded.eval().reconstruct(x), trained.reconstruct(x), rtol=0, atol=0)
     test = main(["test", *common, "--ckpt_path", checkpoint, "--model.test_nll.num_samples", "20",
                  "--trainer.limit_test_batches", "1", "--trainer.logger", "false"])
+    assert test.model.test_nll.num_samples == 20  # the command line's, over the checkpoint's
     metrics = test.trainer.callback_metrics
     for name in ("test/elbo", "test/nll", "test/bits_per_dim", "test/mse", "test/psnr", "test/ssim"):
         assert torch.isfinite(metrics[name]), name

@@ -227,7 +227,9 @@ def resolve_weights(weights: str) -> FoundWeights:
 
 
 def model_arguments(args: list[str]) -> dict:
-    """{name: value} of the `--model.<name> value` and `--model.init_args.<name>=value` arguments."""
+    """{name: value} of the `--model.<name> value` and `--model.init_args.<name>=value` arguments, a dotted name
+    nested: `--model.test_nll.num_samples 100` gives {"test_nll": {"num_samples": 100}} (the arguments of a class
+    given by class_path, `--model.lr_scheduler.init_args.gamma`, are left to Lightning)."""
     found = {}
     for i, arg in enumerate(args):
         if not arg.startswith("--model."):
@@ -235,9 +237,13 @@ def model_arguments(args: list[str]) -> dict:
         key, _, value = arg[len("--model."):].partition("=")
         if not _ and i + 1 < len(args):
             value = args[i + 1]
-        key = key.removeprefix("init_args.")
-        if key and "." not in key and key != "class_path":
-            found[key] = yaml.safe_load(value)
+        *parents, name = key.removeprefix("init_args.").split(".")
+        if not name or {"class_path", "init_args"} & {*parents, name}:  # a class's arguments: Lightning's own way
+            continue
+        inner = found
+        for parent in parents:
+            inner = inner.setdefault(parent, {})
+        inner[name] = yaml.safe_load(value)
     return found
 
 
