@@ -13,6 +13,7 @@ The four alternate within each round. JSON goes to benchmarks/results/memory_for
 """
 
 import argparse
+import copy
 import json
 import statistics
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from train_speed import batch_times, hand_step_fn, instantiate, memory_batches, time_cli, time_steps
+from train_speed import fit_batch_seconds, hand_step_fn, instantiate, memory_batches, time_steps
 
 from zoo.hub.recipes import TRAINER_DEFAULTS
 
@@ -52,16 +53,15 @@ def main() -> None:
         model, datamodule = instantiate(recipe, args.root)
         datamodule.setup("fit")
         data = memory_batches(datamodule, torch.Generator().manual_seed(0))
-        plain = {"contiguous": hand_step_fn(model),
-                 "channels_last": hand_step_fn(instantiate(recipe, args.root)[0].to(memory_format=torch.channels_last))}
+        plain = {"contiguous": hand_step_fn(copy.deepcopy(model)),
+                 "channels_last": hand_step_fn(copy.deepcopy(model).to(memory_format=torch.channels_last))}
         variants = [("fit", name) for name in fits] + [("plain", name) for name in plain]
         ms = {variant: [] for variant in variants}
         for r in range(args.rounds):
             for kind, name in variants[r % len(variants):] + variants[: r % len(variants)]:
                 if kind == "fit":
                     with tempfile.TemporaryDirectory() as run_dir:
-                        time_cli(recipe, args.root, batches, run_dir, (*fits[name], *batch_times(run_dir)))
-                        seconds = json.loads((Path(run_dir) / "batch_times.json").read_text())[args.skip:]
+                        seconds = fit_batch_seconds(recipe, args.root, batches, run_dir, fits[name])[args.skip:]
                     ms[kind, name].append(round(1000 * statistics.median(seconds), 2))
                 else:
                     ms[kind, name].append(round(1000 * time_steps(plain[name], data, args.skip, batches) / batches, 2))

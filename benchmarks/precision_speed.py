@@ -17,15 +17,9 @@ import tempfile
 from pathlib import Path
 
 import torch
-from train_speed import batch_times, time_cli
+from train_speed import fit_batch_seconds
 
 PRECISIONS = ["32-true", "bf16-mixed"]
-
-
-def batch_seconds(recipe: str, root: str, precision: str, batches: int, run_dir: str) -> list[float]:
-    """The seconds of each training batch of train_speed.time_cli's fit at `precision`."""
-    time_cli(recipe, root, batches, run_dir, ("--trainer.precision", precision, *batch_times(run_dir)))
-    return json.loads((Path(run_dir) / "batch_times.json").read_text())
 
 
 def main() -> None:
@@ -48,7 +42,8 @@ def main() -> None:
         for r in range(args.rounds):
             for precision in PRECISIONS[:: 1 if r % 2 == 0 else -1]:
                 with tempfile.TemporaryDirectory() as run_dir:
-                    seconds = batch_seconds(recipe, args.root, precision, batches, run_dir)[args.skip:]
+                    seconds = fit_batch_seconds(recipe, args.root, batches, run_dir,
+                                                ("--trainer.precision", precision))[args.skip:]
                 ms[precision].append(round(1000 * statistics.median(seconds), 2))
                 print(recipe, precision, ms[precision][-1], "ms a batch", flush=True)
         median = {precision: statistics.median(values) for precision, values in ms.items()}

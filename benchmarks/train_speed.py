@@ -202,6 +202,12 @@ def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[st
     return time.perf_counter() - start
 
 
+def fit_batch_seconds(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[str, ...] = ()) -> list[float]:
+    """The seconds of each training batch of time_cli's fit, with `extra` arguments."""
+    time_cli(recipe, root, batches, run_dir, (*extra, *batch_times(run_dir)))
+    return json.loads(Path(run_dir, "batch_times.json").read_text())
+
+
 def pythae_step_fn(model):
     """pythae's VAE trainer on the same networks (wrapped as its BaseEncoder / BaseDecoder), Adam, the same batch;
     None when pythae is not installed or the recipe is not a one-sample Bernoulli ELBO VAE."""
