@@ -64,6 +64,24 @@ def test_the_loss_adds_lambda_times_the_mmd_of_posterior_samples_against_prior_s
     assert loss.item() == pytest.approx(plain.item() + lam * expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("step", [0, 4, 9, 30])
+def test_mmd_warmup_ramps_lambda_linearly_over_the_global_steps(step):
+    """lambda / 10 on the first step, all of it from step 9 on, with the KL's weight untouched; the compiled
+    training path gets the same weight as a tensor."""
+    from tests.test_vae_objective import at_step
+    model, lam, warmup = LinearGaussian.make(s=1.0), 50.0, 10
+    x = torch.from_numpy(model.sample(6))
+    vae = at_step(model.vae(np.array([0.3, -0.5]), 2.0,
+                            objective=VAEObjective(mmd_weight=lam, mmd_warmup_steps=warmup)), step)
+    lam_now = lam * min(1.0, (step + 1) / warmup)
+    assert vae.mmd_weight_now() == pytest.approx(lam_now) and vae.beta_now() == 1.0
+    for weight in (None, torch.tensor(lam_now, dtype=torch.float64)):
+        torch.manual_seed(3)
+        loss, logs, _, _ = vae.step((x, None), mmd_weight=weight)
+        expected = -(logs["reconstruction"] - logs["kl"]) + lam_now * logs["mmd"]
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+
+
 def infovae_authors_mmd(x: np.ndarray, y: np.ndarray) -> float:
     """The InfoVAE authors' kernel (ermongroup/InfoVAE, ShengjiaZhao/MMD-Variational-Autoencoder):
     k(a, b) = exp(-mean_d (a_d - b_d)^2 / d), here in the unbiased U-statistic."""

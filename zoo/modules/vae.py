@@ -349,16 +349,22 @@ class VAEModule(ZooModule):
         return self._decode((1 - t) * z1 + t * z2, labels).mean
 
     # --- the objective ---------------------------------------------------------------------------
-    def beta_now(self) -> float:
-        warmup = self.objective.kl_warmup_steps
-        ramp = min(1.0, (self.global_step + 1) / warmup) if warmup > 0 else 1.0
-        return self.objective.beta * ramp
+    def warmed_up(self, weight: float, warmup_steps: int) -> float:
+        """`weight` at this step of a linear warm-up from 0 over `warmup_steps` (0: no warm-up)."""
+        return weight * (min(1.0, (self.global_step + 1) / warmup_steps) if warmup_steps > 0 else 1.0)
 
-    def step(self, batch, beta: float | torch.Tensor | None = None
+    def beta_now(self) -> float:
+        return self.warmed_up(self.objective.beta, self.objective.kl_warmup_steps)
+
+    def mmd_weight_now(self) -> float:
+        return self.warmed_up(self.objective.mmd_weight, self.objective.mmd_warmup_steps)
+
+    def step(self, batch, beta: float | torch.Tensor | None = None, mmd_weight: float | torch.Tensor | None = None
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
         """Loss and logs for one batch; also the posterior means (B, L) and the per-dimension KL (B, L),
-        None where the KL is a Monte Carlo estimate. `beta` (default: `beta_now()`) comes in as a tensor on the
-        compiled path, so a KL warm-up does not make torch.compile specialise on every new value."""
+        None where the KL is a Monte Carlo estimate. `beta` and `mmd_weight` (default: `beta_now()`,
+        `mmd_weight_now()`) come in as tensors on the compiled path, so a warm-up does not make torch.compile
+        specialise on every new value."""
         x, labels = self.unpack(batch)
         objective = self.objective
         posterior, prior = self._encode(x, labels), self.prior
@@ -394,7 +400,8 @@ class VAEModule(ZooModule):
             if objective.mmd_weight:  # one z per image from the aggregate posterior against draws from p(z)
                 draws = prior.sample((objective.mmd_prior_draws or len(x),))
                 logs["mmd"] = mmd_squared(z[0], draws, self.prior_options.scale, objective.mmd_kernel)
-                loss = loss + objective.mmd_weight * logs["mmd"]
+                mmd_weight = torch.as_tensor(self.mmd_weight_now() if mmd_weight is None else mmd_weight)
+                loss = loss + mmd_weight * logs["mmd"]
         logs["loss"] = loss
         return loss, logs, posterior.mean, kl_per_dim
 
@@ -439,7 +446,8 @@ class VAEModule(ZooModule):
         if self.training_loss is None:
             self.training_loss = CompiledOrEager(self.step, "VAEModule.step") if self.hparams.compile \
                 else self.step
-        loss, logs, _, _ = self.training_loss(batch, torch.tensor(self.beta_now(), device=self.device))
+        loss, logs, _, _ = self.training_loss(batch, torch.tensor(self.beta_now(), device=self.device),
+                                              torch.tensor(self.mmd_weight_now(), device=self.device))
         check_finite(self, logs, ("reconstruction", "kl", "loss"), inputs=batch[0])
         self.train_logs.update(self, logs, len(batch[0]))
         return loss

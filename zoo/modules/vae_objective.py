@@ -26,6 +26,7 @@ class VAEObjective:
         mmd_weight: lambda in lambda * MMD^2(q(z), p(z)) on the batch's codes (zoo.distributions.mmd): WAE-MMD with
             beta = 0, InfoVAE with beta > 0.
         mmd_kernel: the MMD's kernel, "imq" (the WAE authors') or "rbf" (the InfoVAE authors').
+        mmd_warmup_steps: the MMD's weight rises linearly from 0 to mmd_weight over this many steps; 0, no warm-up.
         mmd_prior_draws: the draws from p(z) the batch's codes are compared with; 0, as many as the batch (the
             authors' code). More draws lower the estimate's variance, not its mean.
         deterministic_encoder: train on z = mu(x) without noise, the WAE's encoder (needs beta = 0).
@@ -42,6 +43,7 @@ class VAEObjective:
     free_bits: float = 0.0
     mmd_weight: float = 0.0
     mmd_kernel: Kernel = "imq"
+    mmd_warmup_steps: int = 0
     mmd_prior_draws: int = 0
     deterministic_encoder: bool = False
     tc_weights: list[float] | None = None
@@ -58,6 +60,7 @@ class VAEObjective:
             (self.kl_warmup_steps < 0, f"kl_warmup_steps must be >= 0, got {self.kl_warmup_steps}"),
             (self.free_bits < 0, f"free_bits must be >= 0, got {self.free_bits}"),
             (self.mmd_weight < 0, f"mmd_weight must be >= 0, got {self.mmd_weight}"),
+            (self.mmd_warmup_steps < 0, f"mmd_warmup_steps must be >= 0, got {self.mmd_warmup_steps}"),
             (self.mmd_prior_draws < 0 or self.mmd_prior_draws == 1,
              f"mmd_prior_draws must be 0 (as many as the batch) or >= 2, got {self.mmd_prior_draws}"),
             (iwae and (self.beta != 1 or self.free_bits > 0 or self.kl_warmup_steps > 0 or self.mmd_weight != 0),
