@@ -53,7 +53,7 @@ def main() -> None:
     torch.set_num_threads(1)
     data = MNIST(root=args.root, download=False, binarize="dynamic")
     data.setup("test")
-    x = torch.cat([batch[0] for batch in data.test_dataloader()])[:2000].float()  # binarised once, as tested
+    x = torch.cat([data.on_after_batch_transfer(batch, 0)[0] for batch in data.test_dataloader()])[:2000]  # as tested
     report = {"command": "python " + " ".join(sys.argv), "config": CONFIG, "epochs": args.epochs,
               "test_digits": len(x), "runs": {}}
     for seed in args.seeds:  # the settings alternate within each seed

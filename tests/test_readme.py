@@ -96,3 +96,13 @@ def test_ci_installs_into_a_fresh_virtualenv_before_the_tests():
     order = [next(i for i, line in enumerate(ci) if line.strip().startswith(start))
              for start in ("python -m venv", "source", 'pip install -e ".[dev]"', "python -m pytest")]
     assert order == sorted(order)
+
+
+def test_a_card_names_the_training_data_of_every_run_in_its_command():
+    """A warm restart that holds out no validation digits trains on all 60,000: the card's line says so."""
+    from zoo.hub.release import trained_on
+    assert trained_on("vae/mlp_mnist_elbo", "lightning fit --config x") == \
+        "55,000 MNIST training images (the other 5,000 held out for validation)"
+    whole = trained_on("vae/mlp_mnist_elbo", "lightning fit --config x, then --weights y --data.init_args.val_size 0")
+    assert whole.endswith("and all 60,000 in the runs with --data.init_args.val_size 0")
+    assert "all 60,000" not in trained_on("vae/mlp_mnist_elbo", "--data.init_args.val_size 00 --data.val_size 10")

@@ -11,6 +11,7 @@ families' effects are read from `checkpoints/entries.yaml`; the sources are the 
 import argparse
 import inspect
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -100,16 +101,19 @@ TRAINED_ON = {"toy": "the 2-D toy data", "sprites": "the zoo's 722,280 training 
               "stacked": "the 128,000 Stacked-MNIST stacks of the MNIST training digits"}
 
 
-def trained_on(recipe: str) -> str:
+def trained_on(recipe: str, command: str = "") -> str:
     """What the recipe trains on, in words: its data module's training split (MNIST less the validation images, or
-    its fixed-seed `train_size` subset)."""
+    its fixed-seed `train_size` subset), and all of it in the runs of the training command that hold none out."""
     if (kind := kind_of(recipe)) in TRAINED_ON:
         return TRAINED_ON[kind]
     data = yaml.safe_load((REPO / "configs" / f"{recipe}.yaml").read_text())["data"].get("init_args") or {}
     if data.get("train_size"):
         return f"{data['train_size']:,} MNIST training images (a fixed-seed subset, train_size)"
     held_out = data.get("val_size", inspect.signature(VisionDataModule).parameters["val_size"].default)
-    return f"{60_000 - held_out:,} MNIST training images (the other {held_out:,} held out for validation)"
+    split = f"{60_000 - held_out:,} MNIST training images (the other {held_out:,} held out for validation)"
+    if held_out and re.search(r"--data\.(init_args\.)?val_size 0\b", command):
+        split += ", and all 60,000 in the runs with --data.init_args.val_size 0"
+    return split
 
 
 def kind_of(recipe: str) -> str:
@@ -195,7 +199,7 @@ def card(name, recipe, description, command, report, sha256) -> str:
 
 
 def trained_line(recipe: str, command: str) -> str:
-    return f"- Trained on {trained_on(recipe)} (CPU): `{command}`"
+    return f"- Trained on {trained_on(recipe, command)} (CPU): `{command}`"
 
 
 def code_pictures(name: str) -> list[str]:
