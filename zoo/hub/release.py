@@ -47,7 +47,7 @@ def baseline_of(effect: dict) -> str | tuple[str, str] | None:
 
 
 EFFECTS = [(e["family"], e["paper"], e["entry"], baseline_of(e), e["metric"], e["better"], e.get("factor", 1.0),
-            e.get("target")) for e in FACTS["effects"]]
+            e.get("target"), e.get("within", 0.0)) for e in FACTS["effects"]]
 EX_POST = {e["name"]: (e["ex_post"]["kind"], {k: v for k, v in e["ex_post"].items() if k != "kind"})
            for e in FACTS["entries"] if "ex_post" in e}  # sample(n, sampler=kind) draws from them
 CLASSIFIER = (FACTS["classifier"]["name"], None, FACTS["classifier"]["description"], None,
@@ -67,14 +67,14 @@ def effects_table(ordered: list[dict]) -> str:
     rows = {row["name"]: row for row in ordered}
     out = ["| family | the paper's effect | entry | baseline | measured (`lightning test` on the shipped weights) | "
            "shows it | training budget |", "|---|---|---|---|---|---|---|"]
-    for family, paper, entry, baseline, metric, better, factor, target in EFFECTS:
+    for family, paper, entry, baseline, metric, better, factor, target, within in EFFECTS:
         value, base = measure(entry, metric, rows), measure(baseline, metric, rows) if baseline else None
         if value is None or (baseline and base is None):
             continue
         name = metric.removeprefix("test/")
         if baseline:
-            measured = f"{name} {value:.4g} against {base:.4g}"
-            shows = value < base if better == "lower" else value >= factor * base
+            measured = f"{name} {value:.4g} against {base:.4g}" + (f" (within {within:g})" if within else "")
+            shows = value < base + within if better == "lower" else value >= factor * base
         else:  # against the target for the family
             measured = f"{name} {value:.4g} (target: {'at most' if better == 'lower' else 'at least'} {target:g})"
             shows = value <= target if better == "lower" else value >= target
