@@ -29,6 +29,28 @@ class WeightOrder(L.Callback):
         self.channels_last.append(all(p.is_contiguous(memory_format=torch.channels_last) for p in weights))
 
 
+class ConvInputOrder(L.Callback):
+    """Whether each convolution's input of more than one channel came in channels-last order, on the second batch."""
+
+    def __init__(self):
+        self.channels_last, self.handles = [], []
+
+    def record(self, module, args):
+        x = args[0]
+        if x.shape[1] > 1 and x.shape[-1] * x.shape[-2] > 1:
+            self.channels_last.append(x.is_contiguous(memory_format=torch.channels_last))
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == 1:
+            convs = [m for m in pl_module.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)]
+            self.handles = [m.register_forward_pre_hook(self.record) for m in convs]
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+
 def fit(gan: GANModule, steps: int, callbacks: list, ckpt_path=None, root=None) -> L.Trainer:
     torch.manual_seed(1)
     images = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(2))
@@ -54,6 +76,15 @@ def test_channels_last_trains_like_the_contiguous_order_and_gives_contiguous_wei
     assert mean_difference(plain, channels_last) < 1e-6
 
 
+def test_every_convolution_meets_channels_last_inputs_even_after_a_one_channel_weight():
+    """A weight of one input channel (the discriminator's first convolution on grey images) is channels-last and
+    contiguous at once under its default strides, which oneDNN reads as contiguous: it must get the channels-last
+    strides, or its output and the next convolution's input fall back to the contiguous order."""
+    order = ConvInputOrder()
+    fit(conv_gan(), 3, [ChannelsLast(), order])
+    assert order.channels_last and all(order.channels_last), order.channels_last
+
+
 def test_a_checkpoint_resumes_the_same_with_or_without_channels_last(tmp_path):
     """Fused CPU Adam walks weight, gradient and moments in memory order: a contiguous checkpoint's moments resumed
     into channels-last weights (or the reverse) would be applied to the wrong elements."""
@@ -71,3 +102,13 @@ def test_a_checkpoint_resumes_the_same_with_or_without_channels_last(tmp_path):
             resumed[name] = conv_gan()
             fit(resumed[name], 24, callbacks, ckpt_path=path, root=tmp_path)
         assert mean_difference(resumed["contiguous"], resumed["channels_last"]) < 1e-6
+
+
+def test_it_leaves_the_weights_of_a_module_off_the_cpu_alone_unless_asked():
+    from types import SimpleNamespace
+    weight = torch.nn.Parameter(torch.randn(4, 3, 2, 2))
+    trainer = SimpleNamespace(optimizers=[torch.optim.Adam([weight])])
+    ChannelsLast().on_train_start(trainer, SimpleNamespace(device=torch.device("cuda")))
+    assert weight.is_contiguous() and not weight.is_contiguous(memory_format=torch.channels_last)
+    ChannelsLast(cpu_only=False).on_train_start(trainer, SimpleNamespace(device=torch.device("cuda")))
+    assert weight.is_contiguous(memory_format=torch.channels_last)

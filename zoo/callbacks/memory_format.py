@@ -5,6 +5,8 @@ float rounding of the faster kernels. Only the weights an optimizer trains move:
 as they are, and so is what is computed without gradients (a GAN's EMA generator and its batch-norm statistics),
 so that it samples the same in training as after loading. The weights are made contiguous again when training
 ends and checkpoints hold contiguous tensors, so a checkpoint resumes with or without this callback.
+
+A trainer default, on the CPU only (`cpu_only`), where its gain is measured (benchmarks/memory_format_speed.py).
 """
 
 import lightning as L
@@ -12,15 +14,26 @@ import torch
 
 
 class ChannelsLast(L.Callback):
-    def __init__(self):
+    """Convolution weights in channels-last order while training.
+
+    Args:
+        cpu_only: leave a model trained off the CPU as it is (the gain is measured on the CPU only).
+    """
+
+    def __init__(self, cpu_only: bool = True):
+        self.cpu_only = cpu_only
         self.moved: list[torch.Tensor] = []
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.cpu_only and pl_module.device.type != "cpu":
+            return
         for optimizer in trainer.optimizers:
             for group in optimizer.param_groups:
                 for weight in group["params"]:
                     if weight.dim() == 4:
-                        weight.data = weight.data.contiguous(memory_format=torch.channels_last)
+                        weight.data = weight.data.to(memory_format=torch.channels_last)  # not contiguous():
+                        # a one-channel weight passes as channels-last in its default strides, which oneDNN
+                        # reads as contiguous, and the convolutions after it fall back to that order
                         self.moved.append(weight)
                         in_weight_order(optimizer.state.get(weight, {}), weight)
 
