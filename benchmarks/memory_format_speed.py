@@ -12,7 +12,6 @@ The four alternate within each round. JSON goes to benchmarks/results/memory_for
         [--threads 1]
 """
 
-import argparse
 import copy
 import json
 import statistics
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from train_speed import fit_batch_seconds, hand_step_fn, instantiate, memory_batches, time_steps
+from train_speed import fit_batch_seconds, hand_step_fn, instantiate, median_batch_arguments, memory_batches, time_steps
 
 from zoo.hub.recipes import TRAINER_DEFAULTS
 
@@ -34,17 +33,8 @@ def callbacks(channels_last: bool) -> tuple[str, ...]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", default="../shared/data")
-    parser.add_argument("--recipes", nargs="+", default=["vae/conv_mnist_gaussian", "gan/dcgan_mnist"])
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
-    parser.add_argument("--batches", type=int, nargs="+", default=[300, 60], help="training batches a fit, per recipe")
-    parser.add_argument("--skip", type=int, default=10, help="first batches left out of the median")
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--out", default="benchmarks/results/memory_format_speed.json")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = median_batch_arguments(__doc__, ["vae/conv_mnist_gaussian", "gan/dcgan_mnist"], [300, 60], 4,
+                                  "benchmarks/results/memory_format_speed.json")
     fits = {"contiguous": callbacks(False), "channels_last": callbacks(True)}
     out = Path(args.out)
     report = json.loads(out.read_text()) if out.is_file() else {}

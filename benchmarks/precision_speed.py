@@ -10,30 +10,20 @@ JSON goes to benchmarks/results/precision_speed.json.
         [--threads 1]
 """
 
-import argparse
 import json
 import statistics
 import tempfile
 from pathlib import Path
 
 import torch
-from train_speed import fit_batch_seconds
+from train_speed import fit_batch_seconds, median_batch_arguments
 
 PRECISIONS = ["32-true", "bf16-mixed"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", default="../shared/data")
-    parser.add_argument("--recipes", nargs="+", default=["vae/mlp_mnist_elbo", "gan/dcgan_mnist"])
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
-    parser.add_argument("--batches", type=int, nargs="+", default=[300, 50], help="training batches a fit, per recipe")
-    parser.add_argument("--skip", type=int, default=10, help="first batches left out of the median")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results/precision_speed.json")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = median_batch_arguments(__doc__, ["vae/mlp_mnist_elbo", "gan/dcgan_mnist"], [300, 50], 2,
+                                  "benchmarks/results/precision_speed.json")
     out = Path(args.out)
     report = json.loads(out.read_text()) if out.is_file() else {}
     for i, recipe in enumerate(args.recipes):

@@ -208,6 +208,23 @@ def fit_batch_seconds(recipe: str, root: str, batches: int, run_dir: str, extra:
     return json.loads(Path(run_dir, "batch_times.json").read_text())
 
 
+def median_batch_arguments(description: str, recipes: list[str], batches: list[int], rounds: int, out: str):
+    """The command line of a benchmark comparing fits by their median batch (precision_speed.py,
+    memory_format_speed.py), parsed, torch's threads set from it."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default="../shared/data")
+    parser.add_argument("--recipes", nargs="+", default=recipes)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--batches", type=int, nargs="+", default=batches, help="training batches a fit, per recipe")
+    parser.add_argument("--skip", type=int, default=10, help="first batches left out of the median")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--out", default=out)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args
+
+
 def pythae_step_fn(model):
     """pythae's VAE trainer on the same networks (wrapped as its BaseEncoder / BaseDecoder), Adam, the same batch;
     None when pythae is not installed or the recipe is not a one-sample Bernoulli ELBO VAE."""
