@@ -56,13 +56,67 @@ def test_gradients_flow_back_through_the_augmentation_to_the_pixels_kept():
 def test_random_ranges_follow_the_paper():
     torch.manual_seed(0)
     x = torch.ones(2000, 1, 28, 28)
-    zeros = (diff_augment(x, "cutout") == 0).flatten(1).sum(1)
-    assert zeros.max() == 14 * 14 and zeros.min() >= 7 * 7  # half the side, clipped at the border
+    greys = (diff_augment(x, "cutout") == 0.5).flatten(1).sum(1)
+    assert greys.max() == 14 * 14 and greys.min() >= 7 * 7  # half the side, clipped at the border
     marked = torch.zeros(2000, 1, 28, 28)
     marked[:, :, 14, 14] = 1
     moved = diff_augment(marked, "translation").flatten(1).argmax(1)
     down, right = moved // 28 - 14, moved % 28 - 14
     assert set(down.tolist()) == set(range(-4, 5)) and set(right.tolist()) == set(range(-4, 5))  # 28 / 8 = 3.5 -> 4
+
+
+def authors_diffaugment(x: torch.Tensor, policy: str) -> torch.Tensor:
+    """Zhao et al.'s DiffAugment_pytorch.py (mit-han-lab/data-efficient-gans), written as they wrote it for their
+    images in [-1, 1]: the fills are 0, the middle grey, and brightness moves by U(-0.5, 0.5)."""
+    for name in policy.split(","):
+        if name == "color":
+            x = x + (torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype) - 0.5)
+            x_mean = x.mean(dim=1, keepdim=True)
+            x = (x - x_mean) * (torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype) * 2) + x_mean
+            x_mean = x.mean(dim=[1, 2, 3], keepdim=True)
+            x = (x - x_mean) * (torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype) + 0.5) + x_mean
+        if name == "translation":
+            shift_x, shift_y = int(x.size(2) * 0.125 + 0.5), int(x.size(3) * 0.125 + 0.5)
+            translation_x = torch.randint(-shift_x, shift_x + 1, size=[x.size(0), 1, 1])
+            translation_y = torch.randint(-shift_y, shift_y + 1, size=[x.size(0), 1, 1])
+            grid_batch, grid_x, grid_y = torch.meshgrid(torch.arange(x.size(0)), torch.arange(x.size(2)),
+                                                        torch.arange(x.size(3)), indexing="ij")
+            grid_x = torch.clamp(grid_x + translation_x + 1, 0, x.size(2) + 1)
+            grid_y = torch.clamp(grid_y + translation_y + 1, 0, x.size(3) + 1)
+            x_pad = torch.nn.functional.pad(x, [1, 1, 1, 1, 0, 0, 0, 0])
+            x = x_pad.permute(0, 2, 3, 1).contiguous()[grid_batch, grid_x, grid_y].permute(0, 3, 1, 2)
+        if name == "cutout":
+            cutout_size = int(x.size(2) * 0.5 + 0.5), int(x.size(3) * 0.5 + 0.5)
+            offset_x = torch.randint(0, x.size(2) + (1 - cutout_size[0] % 2), size=[x.size(0), 1, 1])
+            offset_y = torch.randint(0, x.size(3) + (1 - cutout_size[1] % 2), size=[x.size(0), 1, 1])
+            grid_batch, grid_x, grid_y = torch.meshgrid(torch.arange(x.size(0)), torch.arange(cutout_size[0]),
+                                                        torch.arange(cutout_size[1]), indexing="ij")
+            grid_x = torch.clamp(grid_x + offset_x - cutout_size[0] // 2, min=0, max=x.size(2) - 1)
+            grid_y = torch.clamp(grid_y + offset_y - cutout_size[1] // 2, min=0, max=x.size(3) - 1)
+            mask = torch.ones(x.size(0), x.size(2), x.size(3), dtype=x.dtype)
+            mask[grid_batch, grid_x, grid_y] = 0
+            x = x * mask.unsqueeze(1)
+    return x
+
+
+@pytest.mark.parametrize("policy", ["translation", "cutout", "color", "translation,cutout", "color,translation,cutout"])
+def test_augmenting_images_in_0_1_is_the_authors_augmentation_of_the_same_images_in_their_minus_1_1(policy):
+    """The zoo's images lie in [0, 1], the authors' in [-1, 1], where their zero fills are the middle grey: on
+    MNIST's black background a black fill would hide where a digit was cut or moved."""
+    x = torch.rand(64, 3 if "color" in policy else 1, 28, 28, dtype=torch.float64)
+    torch.manual_seed(3)
+    ours = diff_augment(x, policy)
+    torch.manual_seed(3)
+    theirs = (authors_diffaugment(2 * x - 1, policy) + 1) / 2
+    torch.testing.assert_close(ours, theirs)
+
+
+def test_a_translated_black_image_shows_its_shift_so_a_digit_moved_is_not_a_digit_drawn_elsewhere():
+    """Filled with the background's black, a digit moved by t would be the same image as a digit drawn t away, and
+    the discriminator could not tell a generator that places digits loosely; the grey border shows each shift."""
+    torch.manual_seed(0)
+    moved = diff_augment(torch.zeros(4000, 1, 28, 28), "translation")
+    assert len(torch.unique(moved.flatten(1), dim=0)) == 9 * 9
 
 
 def test_an_unknown_operation_is_refused():
@@ -79,16 +133,16 @@ def test_the_discriminator_sees_augmented_images_in_training_only():
     gan.train()
     logits = gan.discriminate(real)
     logits.sum().backward()
-    assert all((image == 0).any() for image in seen[-1])  # every training input has its square cut out
+    assert all((image == 0.5).any() for image in seen[-1])  # every training input has its square cut out
     gan.eval()
     gan.discriminate(real)
-    assert not (seen[-1] == 0).any()
+    assert not (seen[-1] == 0.5).any()
 
 
 def test_an_operation_with_a_probability_augments_that_share_of_the_images():
     torch.manual_seed(0)
     x = torch.ones(4000, 1, 28, 28)
-    cut = (diff_augment(x, "cutout@0.3") == 0).flatten(1).any(1).float().mean()
+    cut = (diff_augment(x, "cutout@0.3") == 0.5).flatten(1).any(1).float().mean()
     assert abs(cut - 0.3) < 4 * (0.3 * 0.7 / 4000) ** 0.5  # a binomial share, within 4 standard errors
     marked = torch.zeros(4000, 1, 28, 28)
     marked[:, :, 14, 14] = 1
@@ -128,7 +182,7 @@ def test_the_strength_scales_every_operation_s_probability():
     torch.manual_seed(0)
     x = torch.ones(4000, 1, 28, 28)
     assert torch.equal(diff_augment(x, "translation,cutout", 0.0), x)
-    cut = (diff_augment(x, "cutout@0.6", 0.5) == 0).flatten(1).any(1).float().mean()
+    cut = (diff_augment(x, "cutout@0.6", 0.5) == 0.5).flatten(1).any(1).float().mean()
     assert abs(cut - 0.3) < 4 * (0.3 * 0.7 / 4000) ** 0.5
 
 

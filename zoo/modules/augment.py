@@ -4,9 +4,9 @@ and the generator still gets gradients through the augmentation. The operations 
 authors' DiffAugment_pytorch.py:
 
 - translation: each image moves by a whole number of pixels in [-H/8, H/8] x [-W/8, W/8], the uncovered border
-  filled with zeros;
-- cutout: a square of half the image's side, centred uniformly at random, is set to zero;
-- color: brightness + U(-0.5, 0.5), saturation * U(0, 2), contrast * U(0.5, 1.5), each per image (for RGB).
+  filled with the middle grey (the authors' 0 in their [-1, 1] images);
+- cutout: a square of half the image's side, centred uniformly at random, is set to the middle grey;
+- color: brightness + U(-0.5, 0.5) on the [-1, 1] scale, saturation * U(0, 2), contrast * U(0.5, 1.5), each per image (for RGB).
 
 `policy` names them, comma-separated, e.g. "translation,cutout" (the paper's choice for small data sets). An
 operation may carry a probability, "translation@0.5": each image is then augmented by it with that probability
@@ -46,8 +46,10 @@ def parse_policy(policy: str) -> list[tuple[str, float]]:
 
 
 def diff_augment(x: torch.Tensor, policy: str, strength: float = 1.0) -> torch.Tensor:
-    """x (B, C, H, W) with the policy's random augmentations, drawn independently per image, each operation's
-    probability multiplied by `strength` (ADA's p)."""
+    """x (B, C, H, W), images in [0, 1], with the policy's random augmentations, drawn independently per image, each
+    operation's probability multiplied by `strength` (ADA's p). The operations act on 2x - 1, the authors' images in
+    [-1, 1], so that their zero fills are the middle grey and brightness moves by their share of the range."""
+    x = 2 * x - 1
     for name, probability in parse_policy(policy):
         probability *= strength
         if probability <= 0:
@@ -57,7 +59,7 @@ def diff_augment(x: torch.Tensor, policy: str, strength: float = 1.0) -> torch.T
             chosen = torch.rand(len(x), 1, 1, 1, device=x.device) < probability
             augmented = torch.where(chosen, augmented, x)
         x = augmented
-    return x
+    return (x + 1) / 2
 
 
 def adapted_strength(strength: float, real_logits: torch.Tensor, target: float, images: int) -> float:
@@ -80,7 +82,7 @@ def translate(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
 def random_translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
     limits = int(x.shape[2] * ratio + 0.5), int(x.shape[3] * ratio + 0.5)
     shifts = torch.stack([torch.randint(-m, m + 1, (len(x),), device=x.device) for m in limits], 1)
-    return translate(x, shifts)
+    return translate(x, -shifts)  # the authors' draw t moves an image by -t
 
 
 def cut_out(x: torch.Tensor, centres: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
