@@ -6,7 +6,8 @@ authors' DiffAugment_pytorch.py:
 - translation: each image moves by a whole number of pixels in [-H/8, H/8] x [-W/8, W/8], the uncovered border
   filled with the middle grey (the authors' 0 in their [-1, 1] images);
 - cutout: a square of half the image's side, centred uniformly at random, is set to the middle grey;
-- color: brightness + U(-0.5, 0.5) on the [-1, 1] scale, saturation * U(0, 2), contrast * U(0.5, 1.5), each per image (for RGB).
+- color: brightness + U(-0.5, 0.5) on the [-1, 1] scale, saturation * U(0, 2), contrast * U(0.5, 1.5), each per
+  image (for RGB).
 
 `policy` names them, comma-separated, e.g. "translation,cutout" (the paper's choice for small data sets). An
 operation may carry a probability, "translation@0.5": each image is then augmented by it with that probability
