@@ -182,6 +182,8 @@ def test_the_strength_scales_every_operation_s_probability():
     torch.manual_seed(0)
     x = torch.ones(4000, 1, 28, 28)
     assert torch.equal(diff_augment(x, "translation,cutout", 0.0), x)
+    grey_levels = (torch.arange(256.0) / 255).view(1, 1, 16, 16)  # 63 of them change on a trip through [-1, 1]
+    assert torch.equal(diff_augment(grey_levels, "translation,cutout", 0.0), grey_levels)
     cut = (diff_augment(x, "cutout@0.6", 0.5) == 0.5).flatten(1).any(1).float().mean()
     assert abs(cut - 0.3) < 4 * (0.3 * 0.7 / 4000) ** 0.5
 

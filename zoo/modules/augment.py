@@ -50,11 +50,12 @@ def diff_augment(x: torch.Tensor, policy: str, strength: float = 1.0) -> torch.T
     """x (B, C, H, W), images in [0, 1], with the policy's random augmentations, drawn independently per image, each
     operation's probability multiplied by `strength` (ADA's p). The operations act on 2x - 1, the authors' images in
     [-1, 1], so that their zero fills are the middle grey and brightness moves by their share of the range."""
+    operations = [(name, probability * strength) for name, probability in parse_policy(policy)
+                  if probability * strength > 0]
+    if not operations:
+        return x  # exactly the images, not their round trip through [-1, 1]
     x = 2 * x - 1
-    for name, probability in parse_policy(policy):
-        probability *= strength
-        if probability <= 0:
-            continue
+    for name, probability in operations:
         augmented = AUGMENTATIONS[name](x)
         if probability < 1:
             chosen = torch.rand(len(x), 1, 1, 1, device=x.device) < probability
