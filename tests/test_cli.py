@@ -1,5 +1,6 @@
 """The `lightning` command: every recipe fits, checkpoints reload, images are written."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from lightning.pytorch.loggers import CSVLogger
 from tests.conftest import REPO
 from zoo import VAEModule
 from zoo.callbacks import ImageGrids
+from zoo.cli.denormals import flushing
 from zoo.cli.lightning_cli import main
 from zoo.data import Digits
 
@@ -119,3 +121,26 @@ def test_a_run_stopped_between_validations_still_leaves_the_grids_of_its_last_we
     trainer.fit(VAEModule(latent_dim=4), Digits(batch_size=16))  # stops in epoch 0, before any validation
     images = sorted(path.name for path in Path(trainer.log_dir, "images").glob("*.png"))
     assert images == ["samples_step=000003.png"]  # no validation batch: no reconstructions to draw
+
+
+def test_lightning_fit_flushes_denormals_on_every_thread(tmp_path):
+    """An fp32 step slows by half once gradients and Adam's moments hold denormals (benchmarks/denormal_speed.py); the
+    mode is per thread and OpenMP's threads take it from the thread that starts them, so `lightning fit` must set it
+    before torch starts its thread pool, not in a callback."""
+    out = tmp_path / "flushed.txt"
+    result = subprocess.run([sys.executable, "-m", "zoo", "fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"),
+                             "--trainer.fast_dev_run=true", "--trainer.default_root_dir", str(tmp_path),
+                             "--trainer.callbacks+=tests.denormal_probe.DenormalProbe", "--trainer.callbacks.out",
+                             str(out)], capture_output=True, text=True, timeout=300, cwd=REPO,
+                            env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert float(out.read_text()) == 1.0
+
+
+def test_a_script_calling_main_has_its_denormal_mode_back_afterwards(tmp_path):
+    out = tmp_path / "flushed.txt"
+    main(["fit", "--config", str(REPO / "configs/vae/mlp_digits.yaml"), "--trainer.fast_dev_run=true",
+          "--trainer.default_root_dir", str(tmp_path), "--trainer.callbacks+=tests.denormal_probe.DenormalProbe",
+          "--trainer.callbacks.out", str(out)])
+    assert float(out.read_text()) > 0  # flushed during the run, on the main thread at least
+    assert not flushing()

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch.distributions import kl_divergence
+from torch.distributions import Normal, kl_divergence
 
-from zoo.distributions import BernoulliLikelihood, GaussianLikelihood, diagonal_gaussian, gaussian_prior
+from zoo.distributions import BernoulliLikelihood, GaussianLikelihood, diagonal_gaussian, gaussian_kl, gaussian_prior
 
 
 def random_posterior(batch=4, latent=3, seed=0):
@@ -121,3 +121,10 @@ def test_bernoulli_log_likelihood_is_stable_for_extreme_logits():
         got = BernoulliLikelihood((1, 1, 7))(logits).base_dist.log_prob(x)
         assert torch.isfinite(got).all()
         torch.testing.assert_close(got.double(), exact, rtol=1e-6, atol=1e-7)
+
+
+def test_the_closed_form_gaussian_kl_is_torch_distributions():
+    torch.manual_seed(0)
+    q = Normal(torch.randn(50, 6, dtype=torch.float64), torch.rand(50, 6, dtype=torch.float64) * 3 + 0.05)
+    p = Normal(torch.randn(6, dtype=torch.float64), torch.rand(6, dtype=torch.float64) * 2 + 0.1)
+    assert torch.allclose(gaussian_kl(q, p), kl_divergence(q, p), rtol=1e-12, atol=1e-12)

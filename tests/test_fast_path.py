@@ -73,3 +73,15 @@ def test_a_function_the_compiler_cannot_take_runs_eagerly_after_one_warning():
 
 def _raise(error, *args, **kwargs):
     raise error
+
+
+@pytest.mark.parametrize("bound", ["elbo", "iwae"])
+def test_the_compiled_training_step_is_one_graph(bound):
+    """A graph break splits the step into graphs that each keep their activations and run their own backward, with
+    Python between them: the fast path must trace VAEModule.step whole (torch.distributions' KL registry did not)."""
+    model = VAEModule(partial(MLPEncoder, hidden=[16]), partial(MLPDecoder, hidden=[16]), latent_dim=4,
+                      objective=VAEObjective(bound=bound, num_samples=1 if bound == "elbo" else 3))
+    batch = ((torch.rand(8, 1, 28, 28) > 0.5).float(), torch.zeros(8, dtype=torch.long))
+    torch._dynamo.reset()
+    explained = torch._dynamo.explain(model.step)(batch, torch.tensor(1.0), torch.tensor(0.0))
+    assert explained.graph_break_count == 0, [reason.reason.splitlines()[0] for reason in explained.break_reasons]

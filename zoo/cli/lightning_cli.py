@@ -22,6 +22,7 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
 
 from zoo.cli.console import SUBCOMMANDS, check_arguments
+from zoo.cli.denormals import flushing, set_flushing
 from zoo.cli.loggers import wandb_logger
 from zoo.cli.typos import ZooParser
 from zoo.errors import InputError, UnknownEntryError, WeightsError
@@ -46,6 +47,9 @@ class ZooCLI(LightningCLI):
         parser.add_argument("--wandb_project", type=str, default="zoo")
         parser.add_argument("--wandb_log_model", type=bool | Literal["all"], default=False,
                             help="upload checkpoints as W&B artifacts (online only)")
+        parser.add_argument("--flush_denormals", type=bool, default=True,
+                            help="flush denormal floats to zero on the CPU for the whole command: an fp32 step "
+                                 "slows by half once they appear (zoo.cli.denormals)")
         parser.add_argument("--weights", type=str | None, default=None,
                             help="zoo weights to load into the model first: a registry name (e.g. vae_mlp.mnist), "
                                  "a weights folder or a .safetensors file; `random` tests an untrained model")
@@ -61,6 +65,10 @@ class ZooCLI(LightningCLI):
             if wandb is not None:
                 trainer.loggers = [*trainer.loggers, wandb]
         return trainer
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        set_flushing(config.get("flush_denormals", True))  # before the model starts torch's thread pool
 
     def after_instantiate_classes(self) -> None:
         """The model is always built for the data's images: an image_shape given for it must be the data's."""
@@ -253,9 +261,13 @@ def main(args: list[str] | None = None) -> LightningCLI:
     if not isinstance(args, dict):
         args = [recipes.resolve_argument(arg) for arg in (sys.argv[1:] if args is None else args)]
         check_arguments(args)
+    flushed_before = flushing()
     with warnings.catch_warnings():  # Lightning's advice against args beside sys.argv: here they are the same ones
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within")
-        return build_cli(defaults, args)
+        try:
+            return build_cli(defaults, args)
+        finally:
+            set_flushing(flushed_before)  # a script that called main() gets its own mode back
 
 
 def build_cli(defaults: list[str], args) -> LightningCLI:

@@ -9,6 +9,7 @@ from zoo.distributions.latents import (
     DiagonalGaussianMixture,
     TwoLayerLatent,
     diagonal_gaussian,
+    gaussian_kl,
     gaussian_mixture_log_prob,
     gaussian_prior,
 )
@@ -22,4 +23,4 @@ from zoo.distributions.likelihoods import (
 
 __all__ = ["LOG_VAR_RANGE", "OPTIMAL_SIGMA_MOMENTUM", "BatchOptimalGaussian", "BernoulliLikelihood", "BernoulliLogits",
            "DiagonalGaussianMixture", "GaussianLikelihood", "TwoLayerLatent", "diagonal_gaussian",
-           "gaussian_mixture_log_prob", "gaussian_prior"]
+           "gaussian_kl", "gaussian_mixture_log_prob", "gaussian_prior"]

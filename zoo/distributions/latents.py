@@ -23,6 +23,13 @@ def diagonal_gaussian(params: torch.Tensor) -> Independent:
     return Independent(Normal(mu, std, validate_args=False), 1, validate_args=False)
 
 
+def gaussian_kl(q: Normal, p: Normal) -> torch.Tensor:
+    """KL(q || p) per element for Normals, in closed form: log(s_p / s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2.
+    torch.distributions.kl_divergence gives the same, but its registry lookup breaks a torch.compile graph."""
+    variance_ratio = (q.scale / p.scale) ** 2
+    return 0.5 * (variance_ratio + ((q.loc - p.loc) / p.scale) ** 2 - 1 - variance_ratio.log())
+
+
 def gaussian_prior(latent_dim: int, scale: float = 1.0, device=None, dtype=None) -> Independent:
     """p(z) = N(0, scale^2 I)."""
     loc = torch.zeros(latent_dim, device=device, dtype=dtype)

@@ -32,7 +32,7 @@ from typing import Literal
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
-from torch.distributions import Distribution, Independent, kl_divergence
+from torch.distributions import Distribution, Independent
 from torch.nn import functional as F
 from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
@@ -43,6 +43,7 @@ from zoo.distributions import (
     DiagonalGaussianMixture,
     TwoLayerLatent,
     diagonal_gaussian,
+    gaussian_kl,
     gaussian_prior,
 )
 from zoo.distributions.kl_decomposition import kl_decomposition
@@ -371,7 +372,7 @@ class VAEModule(ZooModule):
         z = posterior.mean[None] if objective.deterministic_encoder else posterior.rsample((objective.num_samples,))
         log_px = self._decode(z, labels).log_prob(x)  # (k, B)
         if self.kl_is_closed_form:
-            kl_per_dim = kl_divergence(posterior.base_dist, prior.base_dist)  # (B, L)
+            kl_per_dim = gaussian_kl(posterior.base_dist, prior.base_dist)  # (B, L)
             kl = kl_per_dim.sum(-1)
             log_prior_ratio = None
         else:
