@@ -1,6 +1,6 @@
-"""Training speed of the MNIST recipes, milliseconds per step, measured side by side in one process:
+"""Training speed of the MNIST recipes, milliseconds per step, measured side by side:
 - `fit`: `lightning fit --config configs/<recipe>.yaml` as a user runs it (the recipe's fast path, progress bar,
-  loggers, callbacks and checkpoints), in this process; its cost per step is the difference of a fit of
+  loggers, callbacks and checkpoints), in a fresh process; its cost per step is the difference of a fit of
   warmup + steps batches and one of warmup batches, so start-up and compilation cancel; beside it the median
   batch of the long fit (`fit_median_batch_ms`): the step alone, without the epoch ends' validation, image grids
   and checkpoints or the recompilation for an epoch's smaller last batch;
@@ -15,13 +15,14 @@ round. JSON goes to benchmarks/results/train_speed.json.
 """
 
 import argparse
-import contextlib
 import copy
-import io
 import itertools
 import json
 import math
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -186,19 +187,23 @@ def batch_times(run_dir: str) -> tuple[str, ...]:
     return ("--trainer.callbacks+=train_speed.BatchTimes", "--trainer.callbacks.out", f"{run_dir}/batch_times.json")
 
 
-def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[str, ...] = ()) -> float:
+def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[str, ...] = (),
+             threads: int | None = None) -> float:
     """Wall seconds of `lightning fit --config configs/<recipe>.yaml` for `batches` training batches (across epochs,
-    validating after each as the recipe does), run in this process with the user's defaults (progress bar,
-    loggers, callbacks, checkpoints), start-up included: the difference of two lengths gives the cost of a step.
-    The GAN recipes measured here take one D and one G step a batch (n_critic 1)."""
-    from zoo.cli.console import console
+    validating after each as the recipe does), run as a user runs it, in a fresh process (so the command sets up
+    its threads itself: the denormal mode its thread pool inherits, zoo.cli.denormals) with the user's defaults
+    (progress bar, loggers, callbacks, checkpoints), start-up included: the difference of two lengths gives the cost
+    of a step. `threads`: the fit's OMP_NUM_THREADS (default: this process's torch thread count). The GAN recipes
+    measured here take one D and one G step a batch (n_critic 1)."""
     optimizer_steps = batches * (2 if recipe.startswith("gan/") else 1)  # a GAN batch: one D and one G step
     args = ["fit", "--config", f"configs/{recipe}.yaml", "--data.root", root, "--data.download", "false",
             "--trainer.max_epochs", "-1", "--trainer.max_time", "null", "--trainer.max_steps", str(optimizer_steps),
             "--trainer.default_root_dir", run_dir, "--seed_everything", "0", *extra]
+    here = str(Path(__file__).resolve().parent)  # for --trainer.callbacks+=train_speed.BatchTimes
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads or torch.get_num_threads()),
+           "PYTHONPATH": os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])}
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # progress, logs
-        console(args)
+    subprocess.run([sys.executable, "-m", "zoo", *args], env=env, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
