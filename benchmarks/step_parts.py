@@ -10,6 +10,7 @@ loader, validation, logging and checkpoints add. The variants rotate within each
 benchmarks/results/step_parts.json.
 
     python benchmarks/step_parts.py --root ../shared/data [--threads default 1] [--recipe vae/mlp_mnist_elbo]
+        [--flush-denormals --out benchmarks/results/step_parts_flushed.json]
 """
 
 import argparse
@@ -70,8 +71,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--flush-denormals", action="store_true",
+                        help="flush denormals to zero first, as `lightning` commands do (zoo/cli/denormals.py)")
     parser.add_argument("--out", default="benchmarks/results/step_parts.json")
     args = parser.parse_args()
+    if args.flush_denormals:
+        torch.set_flush_denormal(True)  # before any parallel op, so that OpenMP's threads inherit it
     default_threads = torch.get_num_threads()
     report = {}
     for threads in args.threads:
