@@ -18,9 +18,11 @@ from typing import Literal
 import torch
 import yaml
 from jsonargparse import get_loader, set_loader
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
 
+from zoo.callbacks import SparseProgressBar
 from zoo.cli.console import SUBCOMMANDS, check_arguments
 from zoo.cli.denormals import flushing, set_flushing
 from zoo.cli.loggers import wandb_logger
@@ -57,6 +59,11 @@ class ZooCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         if self.subcommand is not None:
             self.check_before_running()  # before the trainer and its loggers exist
+        init = (self.config_init[self.subcommand] if self.subcommand else self.config_init).get("trainer", {})
+        callbacks = init.get("callbacks") or []
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        if init.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
+            kwargs["callbacks"] = [*callbacks, SparseProgressBar()]
         trainer = super().instantiate_trainer(**kwargs)
         config = self.config[self.subcommand]
         if trainer.loggers and self.subcommand == "fit":
