@@ -187,20 +187,19 @@ def batch_times(run_dir: str) -> tuple[str, ...]:
     return ("--trainer.callbacks+=train_speed.BatchTimes", "--trainer.callbacks.out", f"{run_dir}/batch_times.json")
 
 
-def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[str, ...] = (),
-             threads: int | None = None) -> float:
+def time_cli(recipe: str, root: str, batches: int, run_dir: str, extra: tuple[str, ...] = ()) -> float:
     """Wall seconds of `lightning fit --config configs/<recipe>.yaml` for `batches` training batches (across epochs,
     validating after each as the recipe does), run as a user runs it, in a fresh process (so the command sets up
     its threads itself: the denormal mode its thread pool inherits, zoo.cli.denormals) with the user's defaults
     (progress bar, loggers, callbacks, checkpoints), start-up included: the difference of two lengths gives the cost
-    of a step. `threads`: the fit's OMP_NUM_THREADS (default: this process's torch thread count). The GAN recipes
-    measured here take one D and one G step a batch (n_critic 1)."""
+    of a step, at this process's torch thread count. The GAN recipes measured here take one D and one G step a
+    batch (n_critic 1)."""
     optimizer_steps = batches * (2 if recipe.startswith("gan/") else 1)  # a GAN batch: one D and one G step
     args = ["fit", "--config", f"configs/{recipe}.yaml", "--data.root", root, "--data.download", "false",
             "--trainer.max_epochs", "-1", "--trainer.max_time", "null", "--trainer.max_steps", str(optimizer_steps),
             "--trainer.default_root_dir", run_dir, "--seed_everything", "0", *extra]
     here = str(Path(__file__).resolve().parent)  # for --trainer.callbacks+=train_speed.BatchTimes
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads or torch.get_num_threads()),
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()),
            "PYTHONPATH": os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])}
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "zoo", *args], env=env, check=True, capture_output=True)

@@ -16,7 +16,3 @@ def flushing() -> bool:
     """Whether this thread flushes denormals: the smallest denormal (made without arithmetic) times one is zero."""
     smallest = torch.tensor([1], dtype=torch.int32).view(torch.float32)
     return bool((smallest * 1.0).item() == 0.0)
-
-
-def set_flushing(on: bool) -> None:
-    torch.set_flush_denormal(on)  # False where the CPU cannot (no SSE3 on x86; then nothing changes)

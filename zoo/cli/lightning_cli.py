@@ -24,7 +24,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from zoo.callbacks import SparseProgressBar
 from zoo.cli.console import SUBCOMMANDS, check_arguments
-from zoo.cli.denormals import flushing, set_flushing
+from zoo.cli.denormals import flushing
 from zoo.cli.loggers import wandb_logger
 from zoo.cli.typos import ZooParser
 from zoo.errors import InputError, UnknownEntryError, WeightsError
@@ -75,7 +75,7 @@ class ZooCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        set_flushing(config.get("flush_denormals", True))  # before the model starts torch's thread pool
+        torch.set_flush_denormal(config.get("flush_denormals", True))  # before the model starts the thread pool
 
     def after_instantiate_classes(self) -> None:
         """The model is always built for the data's images: an image_shape given for it must be the data's."""
@@ -274,7 +274,7 @@ def main(args: list[str] | None = None) -> LightningCLI:
         try:
             return build_cli(defaults, args)
         finally:
-            set_flushing(flushed_before)  # a script that called main() gets its own mode back
+            torch.set_flush_denormal(flushed_before)  # a script that called main() gets its own mode back
 
 
 def build_cli(defaults: list[str], args) -> LightningCLI:
